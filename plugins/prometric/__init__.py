@@ -1,0 +1,1 @@
+"""Prometric Japan IT exams: change / cancel rules (PRM-*) as an exam-portal plugin."""

@@ -1,0 +1,90 @@
+"""exam-portal: one place for the rules of every exam brand an operator runs."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from portal import db
+from portal.i18n import DEFAULT, SUPPORTED, request_language
+from portal.plugins import make_plugin_manager
+from portal.providers import Providers
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+
+
+def _secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once into the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[object] | None = None) -> Flask:
+    """The app factory. ``test_config`` may set ``DATABASE_URL`` and ``TESTING``;
+    ``plugins`` registers extra plugin objects (tests, embedding applications)."""
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
+                static_folder="static")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'portal.db'}"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BABEL_DEFAULT_LOCALE=DEFAULT,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        WTF_CSRF_TIME_LIMIT=None,
+        PAGE_SIZE=25,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+
+    app.extensions["exam_portal.engine"] = db.make_engine(app.config["DATABASE_URL"])
+    app.teardown_appcontext(db.close_session)
+
+    pm = make_plugin_manager(extra=plugins or [])
+    providers = Providers(pm)
+    app.extensions["exam_portal.pm"] = pm
+    app.extensions["exam_portal.providers"] = providers
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(ROOT / "templates")),
+        *(FileSystemLoader(str(folder)) for folder in providers.template_folders()),
+    ])
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=request_language)
+    from portal import auth
+    auth.init_app(app, login_manager)
+
+    from portal import api, cli, web
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    web.init_app(app)
+    for blueprint in providers.blueprints:
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+
+    @app.before_request
+    def _ui_language():
+        if request.blueprint == "api":
+            return  # the rules API reads no session cookie
+        chosen = session.get("lang")
+        g.ui_language = chosen if chosen in SUPPORTED else DEFAULT
+
+    return app

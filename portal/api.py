@@ -1,0 +1,116 @@
+"""The JSON rules API (shared/api-contract.md): stateless calculators over public rules.
+
+No login, no stored data, no session cookie read; exempt from CSRF. Errors use the
+contract's body ``{"error": {"code", "message", "field"}}`` and never a 500 for any input.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from portal.i18n import request_language
+from portal.rules import BadInput, DeadlineQuery, Msg, PolicyFacts, QuoteQuery, RetakeQuery, RuleError
+from portal.rules import parse
+from portal.serialize import cancel_json, change_json, deadline_json, quote_json, retake_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def providers():
+    return current_app.extensions["exam_portal.providers"]
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        raise BadInput("invalid_json", Msg("本文はJSONオブジェクトである必要があります。", "The body must be a JSON object."), None)
+    return data
+
+
+def _error(code: str, message: str, field: str | None, status: int):
+    response = jsonify({"error": {"code": code, "message": message, "field": field}})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(RuleError)
+def _rule_error(exc: RuleError):
+    return _error(exc.code, exc.message.text(request_language()), exc.field, exc.status)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return _error((exc.name or "error").lower().replace(" ", "_"), exc.description or exc.name, None, exc.code or 500)
+
+
+@bp.get("/providers")
+def list_providers():
+    return jsonify({"providers": [
+        {"id": info.id, "name": info.name.text(request_language()),
+         "exams": [{"code": e.code, "name": e.name} for e in ctx.exams]}
+        for info in providers().all()
+        for ctx in [providers().default_context(info.id)]
+    ]})
+
+
+@bp.post("/providers/<provider_id>/deadlines")
+def deadlines(provider_id: str):
+    ctx = providers().default_context(provider_id)
+    body = _body()
+    query = DeadlineQuery(
+        exam=parse.string_value(body.get("exam"), "exam", required=False),
+        exam_start=parse.datetime_value(body.get("exam_start"), "exam_start"),
+        raw=body,
+    )
+    lang = request_language()
+    return jsonify({"deadlines": [deadline_json(d, lang) for d in providers().deadlines(ctx, query)]})
+
+
+@bp.post("/providers/<provider_id>/retake")
+def retake(provider_id: str):
+    ctx = providers().default_context(provider_id)
+    body = _body()
+    query = RetakeQuery(
+        exam=parse.string_value(body.get("exam"), "exam"),
+        attempts=parse.attempts_list(body.get("attempts")),
+        at=parse.datetime_value(body.get("at"), "at", required=False) or parse.now_jst(),
+    )
+    return jsonify(retake_json(providers().retake(ctx, query), request_language()))
+
+
+@bp.post("/providers/<provider_id>/quote")
+def quote(provider_id: str):
+    ctx = providers().default_context(provider_id)
+    body = _body()
+    return jsonify(quote_json(providers().quote(ctx, QuoteQuery(body)), request_language()))
+
+
+def policy_facts(body: dict[str, Any]) -> PolicyFacts:
+    """The contract's policy request as facts (shared by the API and the calculator)."""
+    return PolicyFacts(
+        at=parse.datetime_value(body.get("at"), "at", required=False) or parse.now_jst(),
+        exam=parse.string_value(body.get("exam"), "exam", required=False),
+        exam_start=parse.datetime_value(body.get("exam_start"), "exam_start", required=False),
+        booked_at=parse.datetime_value(body.get("booked_at"), "booked_at", required=False),
+        first_booked_at=parse.datetime_value(body.get("first_booked_at"), "first_booked_at", required=False),
+        payment=parse.payment_value(body.get("payment")),
+        voucher_issued_on=parse.date_value(body.get("voucher_issued_on"), "voucher_issued_on", required=False),
+        exemption_valid_until=parse.date_value(body.get("exemption_valid_until"), "exemption_valid_until", required=False),
+        target_exam_start=parse.datetime_value(body.get("target_exam_start"), "target_exam_start", required=False),
+        submitted=parse.bool_value(body.get("submitted"), "submitted"),
+        raw=body,
+    )
+
+
+@bp.post("/providers/<provider_id>/policy")
+def policy(provider_id: str):
+    ctx = providers().default_context(provider_id)
+    decision = providers().policy(ctx, policy_facts(_body()))
+    lang = request_language()
+    answer = {"change": change_json(decision.change, lang), "cancel": cancel_json(decision.cancel, lang)}
+    if decision.lapse is not None:
+        answer["lapse"] = {"lapsed": decision.lapse.lapsed, "at": decision.lapse.at.isoformat() if decision.lapse.at else None,
+                           "rule": decision.lapse.rule, "explanation": decision.lapse.explanation.text(lang)}
+    return jsonify(answer)

@@ -1,0 +1,90 @@
+"""Sign-in, sign-out and the rule that everything but sign-in and the public rules API
+needs a signed-in user. Passwords are hashed with werkzeug (scrypt)."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlmodel import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal import db, htmx
+from portal.models import User
+
+bp = Blueprint("auth", __name__)
+
+#: Endpoints reachable without signing in.
+PUBLIC_ENDPOINTS = {"auth.login", "static", "web.set_language", "web.health"}
+PUBLIC_BLUEPRINTS = {"api"}
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def init_app(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        user = db.session().get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @app.before_request
+    def _require_login():
+        if request.endpoint is None:
+            return None  # 404 follows
+        if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
+            return None
+        if current_user.is_authenticated:
+            return None
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if htmx.is_htmx():
+            response = app.response_class(status=401)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
+
+    app.register_blueprint(bp)
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("web.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return url_for("web.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    email = ""
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip().lower()
+        password = request.form.get("password") or ""
+        user = db.session().exec(select(User).where(User.email == email)).first()
+        if user is None or not user.active or not check_password_hash(user.password_hash, password):
+            error = _("The email address or password is wrong.")
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    status = 401 if error else 200
+    return render_template("auth/login.html", error=error, email=email), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+def require_admin() -> None:
+    if not current_user.is_authenticated or not current_user.is_admin:
+        abort(403)

@@ -1,0 +1,69 @@
+"""Demo data for ``make run``: one organisation, an operator, sessions and bookings."""
+from __future__ import annotations
+
+import secrets
+from datetime import time, timedelta, datetime
+
+from flask import current_app
+from sqlmodel import select
+
+from portal import bookings, db
+from portal.auth import hash_password
+from portal.models import Candidate, ExamSession, Organization, User
+from portal.orgs import create_organization
+from portal.rules import JST
+from portal.rules.parse import now_jst
+
+DEMO_ORG = "デモ情報専門学校"
+DEMO_EMAIL = "operator@demo.example.jp"
+
+
+def seed_demo() -> tuple[str, str]:
+    """Idempotent: creates the demo data once; every run sets and returns a fresh password."""
+    password = secrets.token_urlsafe(9)
+    with db.transaction() as s:
+        user = s.exec(select(User).where(User.email == DEMO_EMAIL)).first()
+        if user is None:
+            org = create_organization(s, DEMO_ORG)
+            user = User(organization_id=org.id, email=DEMO_EMAIL, name="デモ 運営者", role="admin",
+                        password_hash=hash_password(password))
+            s.add(user)
+            s.flush()
+            _sessions_and_bookings(s, org)
+        else:
+            user.password_hash = hash_password(password)
+            s.add(user)
+    return DEMO_EMAIL, password
+
+
+def _sessions_and_bookings(s, org: Organization) -> None:
+    providers = current_app.extensions["exam_portal.providers"]
+    candidates = [Candidate(organization_id=org.id, family_name=f, given_name=g, family_kana=fk, given_kana=gk)
+                  for f, g, fk, gk in [("山田", "太郎", "ヤマダ", "タロウ"), ("佐藤", "花子", "サトウ", "ハナコ"),
+                                        ("鈴木", "一郎", "スズキ", "イチロウ"), ("高橋", "美咲", "タカハシ", "ミサキ")]]
+    s.add_all(candidates)
+    s.flush()
+    today = now_jst().date()
+    for info in providers.all():
+        if not info.bookings or not info.exams:
+            continue
+        created = []
+        for i, days in enumerate((5, 12, 19, 33)):
+            exam = info.exams[i % len(info.exams)]
+            start = datetime.combine(today + timedelta(days=days), time(10, 0), JST)
+            row = ExamSession(organization_id=org.id, provider=info.id, exam=exam.code, venue=f"本校 {i + 1}号教室",
+                              start=start, end=start + timedelta(minutes=exam.duration_minutes or 60),
+                              capacity=3 if i == 0 else 10)
+            s.add(row)
+            created.append(row)
+        s.flush()
+        methods = list(info.payment_methods) or ["credit_card"]
+        for i, candidate in enumerate(candidates):
+            method = methods[i % len(methods)]
+            unpaid_store = method in ("convenience_store", "pay_easy")
+            exam_session = created[i % len(created)]
+            bookings.book(s, org.id, None, bookings.NewBooking(
+                candidate_id=candidate.id, session_id=exam_session.id, payment_method=method,
+                paid=not unpaid_store, amount=info.exam(exam_session.exam).price,
+                payment_due_at=now_jst() + timedelta(days=3) if unpaid_store else None,
+                voucher_code=f"DEMO-{i:04d}" if method == "voucher" else None))

@@ -1,0 +1,112 @@
+"""The plugin contract of exam-portal. These docstrings are the plugin documentation.
+
+A provider plugin is a module (or object) registered through the ``exam_portal``
+entry-point group; it implements some of these hooks with ``@portal.plugins.hookimpl``.
+The core knows no provider by name: everything it shows about a provider comes through
+these hooks.
+
+**One provider answers for itself.** The rule hooks (``provider_deadlines``,
+``provider_quote``, ``provider_retake``, ``provider_policy``) are ``firstresult`` hooks.
+The core calls them with only the asked provider's own plugin (and plugins that are not
+providers) registered, so a provider's implementation never sees another provider's
+questions, and may still check ``ctx.provider.id`` for clarity.
+
+**Adjusting an answer.** A plugin that is not a provider (a venue's house rules, say) may
+wrap a rule hook with ``@hookimpl(wrapper=True)``: it receives the provider's answer from
+``yield`` and returns the adjusted one, without touching the provider's code.
+
+**Errors.** Raise :class:`portal.rules.BadInput` / :class:`~portal.rules.MissingFact` for
+malformed or missing input (HTTP 400), :class:`~portal.rules.UnknownExam` (404) for an exam
+not in the catalog, :class:`~portal.rules.RuleRefusal` (422) for input the rules refuse.
+
+Every answer carries ``rule`` (comma-separated rule IDs of ``shared/rulebooks/README.md``)
+and an ``explanation`` (:class:`portal.rules.Msg`, Japanese and English) that names the days
+skipped or the fact that decided it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from portal.providers import RuleContext
+    from portal.rules import (
+        DeadlineQuery, PolicyDecision, PolicyFacts, ProviderInfo, Quote, QuoteQuery,
+        RetakeDecision, RetakeQuery, Deadline,
+    )
+
+PROJECT = "exam_portal"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def provider_info() -> "ProviderInfo":
+    """Describe the provider this plugin implements.
+
+    Return a :class:`portal.rules.ProviderInfo`: its ``id`` (the URL and API name, e.g.
+    ``"acme"``), ``name`` (bilingual), exam catalog (``exams``), the deadline kinds it
+    answers, its default closure days (seeded into the database, editable by an
+    organisation admin), the settings it offers, its payment methods, the facts its rule
+    calculator asks for, and whether the core's booking pages apply to it.
+
+    Templates: a plugin package's ``templates/`` folder is added to the template search
+    path automatically; keep its files under ``templates/<provider id>/``. If
+    ``<provider id>/partials/panel.html`` exists it is the provider's panel on the brand
+    switcher; ``<provider id>/partials/calculator_form.html`` replaces the generic
+    calculator form.
+    """
+
+
+@hookspec(firstresult=True)
+def provider_deadlines(ctx: "RuleContext", query: "DeadlineQuery") -> "list[Deadline] | None":
+    """The deadlines of an exam (or exam day / session) of this provider.
+
+    ``query.exam`` is the exam code (may be ``None`` where the rule does not depend on
+    it), ``query.exam_start`` an aware datetime. Use ``ctx.calendar`` (a
+    :class:`portal.business_days.BusinessCalendar` holding this provider's closure days)
+    for business-day counts and ``ctx.settings`` for per-organisation switches. Return a
+    list of :class:`portal.rules.Deadline`, one per kind, each at the last moment the
+    action is allowed (23:59:59 JST of the day when the rulebook gives no time).
+    """
+
+
+@hookspec(firstresult=True)
+def provider_quote(ctx: "RuleContext", query: "QuoteQuery") -> "Quote | None":
+    """Price a request: ``query.payload`` is the request body as sent (its shape is the
+    provider's; see ``shared/api-contract.md``). Return a :class:`portal.rules.Quote`
+    whose ``total`` means what the contract says for this provider; put additional
+    answer fields (``fees_total`` …) in ``extra``.
+    """
+
+
+@hookspec(firstresult=True)
+def provider_retake(ctx: "RuleContext", query: "RetakeQuery") -> "RetakeDecision | None":
+    """Whether and from when a candidate may sit ``query.exam`` again, given their
+    previous ``query.attempts`` (start, end, outcome ``passed``/``failed``/``absent``) and
+    the moment ``query.at``. ``earliest`` is the first moment a new exam may start (even
+    if already past); ``None`` with ``allowed=True`` means no wait; ``allowed=False`` means
+    never under the rules, or "ask the provider" (say which in the explanation).
+    """
+
+
+@hookspec(firstresult=True)
+def provider_policy(ctx: "RuleContext", facts: "PolicyFacts") -> "PolicyDecision | None":
+    """Change and cancellation policy for one booking at the moment ``facts.at``.
+
+    Read the facts your rules need with ``facts.need("booked_at")`` (a missing one
+    becomes a 400 naming the field) and ignore the rest. Return a
+    :class:`portal.rules.PolicyDecision` with a ``change`` and a ``cancel`` decision, and
+    ``lapse`` when the booking ends by itself (e.g. unpaid past its due date): the core
+    expires stored bookings whose lapse says ``lapsed=True``.
+    """
+
+
+@hookspec
+def portal_blueprints() -> "list[Any]":
+    """Flask blueprints a plugin adds (provider-specific pages such as a venue workflow).
+
+    Return a list of :class:`flask.Blueprint`. They are registered at start-up; their
+    views must use the core's ``login_required`` and organisation scoping for anything
+    that touches stored data.
+    """

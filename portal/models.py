@@ -1,0 +1,190 @@
+"""Core tables. Every row that belongs to an organisation carries ``organization_id`` and
+is read only through queries scoped to the signed-in user's organisation
+(:mod:`portal.scoping`). Plugin tables live in the plugins, apart from these."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from portal.db import AwareDateTime, utcnow
+
+
+class Organization(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(default="staff", max_length=20)  # "admin" | "staff"
+    active: bool = True
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Candidate(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    family_name: str = Field(max_length=100)
+    given_name: str = Field(max_length=100)
+    family_kana: str = Field(default="", max_length=100)
+    given_kana: str = Field(default="", max_length=100)
+    email: str = Field(default="", max_length=254)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name} {self.given_name}"
+
+
+class ExamSession(SQLModel, table=True):
+    __tablename__ = "exam_session"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider: str = Field(max_length=50, index=True)
+    exam: str = Field(max_length=50)
+    venue: str = Field(max_length=200)
+    start: datetime = Field(sa_type=AwareDateTime, index=True)
+    end: datetime = Field(sa_type=AwareDateTime)
+    capacity: int = Field(ge=0)
+    #: Seats taken, changed only by a conditional UPDATE so that two operators racing
+    #: for the last seat cannot both get it (see portal.bookings.take_seat).
+    seats_taken: int = 0
+
+    @property
+    def seats_left(self) -> int:
+        return max(0, self.capacity - self.seats_taken)
+
+
+class Booking(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    session_id: int = Field(foreign_key="exam_session.id", index=True)
+    provider: str = Field(max_length=50, index=True)
+    exam: str = Field(max_length=50)
+    payment_method: str = Field(max_length=30)
+    paid: bool = False
+    amount: Optional[int] = None
+    payment_due_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    first_booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    voucher_code: Optional[str] = Field(default=None, max_length=50)
+    #: booked | refund_pending | cancelled | expired
+    status: str = Field(default="booked", max_length=20, index=True)
+    cancelled_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    refund_amount: Optional[int] = None
+    voucher_reusable_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    needs_reauthorization: bool = False
+    #: The earliest of the stored deadlines, so lists can sort and filter on it.
+    next_deadline_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime, index=True)
+
+
+class BookingDeadline(SQLModel, table=True):
+    """A deadline computed by the provider's hook when the booking was made or changed."""
+
+    __tablename__ = "booking_deadline"
+    __table_args__ = (UniqueConstraint("booking_id", "kind"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    kind: str = Field(max_length=40)
+    at: datetime = Field(sa_type=AwareDateTime, index=True)
+    rule: str = Field(max_length=200)
+    explanation_ja: str = Field(default="", max_length=2000)
+    explanation_en: str = Field(default="", max_length=2000)
+
+
+class RefundAccount(SQLModel, table=True):
+    """Where a refund goes (Zengin rules). Personal data: purged after the refund."""
+
+    __tablename__ = "refund_account"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    booking_id: int = Field(foreign_key="booking.id", unique=True)
+    bank_code: str = Field(max_length=4)
+    branch_code: str = Field(max_length=3)
+    account_type: str = Field(max_length=10)  # ordinary | current | savings
+    account_number: str = Field(max_length=7)
+    holder: str = Field(max_length=30)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class Attempt(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    candidate_id: int = Field(foreign_key="candidate.id", index=True)
+    provider: str = Field(max_length=50)
+    exam: str = Field(max_length=50)
+    start: datetime = Field(sa_type=AwareDateTime)
+    end: datetime = Field(sa_type=AwareDateTime)
+    outcome: str = Field(max_length=10)  # passed | failed | absent
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
+    action: str = Field(max_length=50)
+    entity: str = Field(max_length=50)
+    entity_id: Optional[int] = None
+    before: Optional[dict[str, Any]] = Field(default=None, sa_type=JSON)
+    after: Optional[dict[str, Any]] = Field(default=None, sa_type=JSON)
+
+
+class ClosureDay(SQLModel, table=True):
+    """A provider's closure days for one organisation (seeded from the plugin defaults)."""
+
+    __tablename__ = "closure_day"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider: str = Field(max_length=50)
+    start_date: date
+    end_date: date
+    yearly: bool = False
+    label_ja: str = Field(max_length=200)
+    label_en: str = Field(default="", max_length=200)
+
+
+class ProviderSettingValue(SQLModel, table=True):
+    __tablename__ = "provider_setting"
+    __table_args__ = (UniqueConstraint("organization_id", "provider", "key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider: str = Field(max_length=50)
+    key: str = Field(max_length=100)
+    value: Any = Field(default=None, sa_type=JSON)

@@ -1,0 +1,154 @@
+"""The provider registry: who answers which question, and with what calendar.
+
+A rule question about provider X goes to X's own plugin only (the other providers'
+plugins are left out of the call), while non-provider plugins may still wrap the answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pluggy
+
+from portal.business_days import BusinessCalendar
+from portal.rules import (
+    ClosureRule, Deadline, DeadlineQuery, Exam, PolicyDecision, PolicyFacts, ProviderInfo, Quote,
+    QuoteQuery, RetakeDecision, RetakeQuery, RuleError, UnknownExam, UnknownProvider, Msg,
+)
+
+RULE_HOOKS = ("provider_deadlines", "provider_quote", "provider_retake", "provider_policy")
+
+
+class NotOffered(RuleError):
+    status = 404
+
+    def __init__(self, provider: str, what: str):
+        super().__init__(
+            "not_offered",
+            Msg(f"{provider} はこの種類の質問({what})に答えません。", f"{provider} does not answer {what} questions."),
+            None,
+        )
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule hook gets besides the question: the provider, its calendar, settings
+    and exam catalog (the database copy when an organisation edited it)."""
+
+    provider: ProviderInfo
+    calendar: BusinessCalendar
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    exams: tuple[Exam, ...] = ()
+
+    def exam(self, code: str | None, field_name: str = "exam") -> Exam:
+        for exam in self.exams or self.provider.exams:
+            if exam.code == code:
+                return exam
+        raise UnknownExam(code, field_name)
+
+    def setting(self, key: str) -> Any:
+        if key in self.settings:
+            return self.settings[key]
+        for s in self.provider.settings:
+            if s.key == key:
+                return s.default
+        raise KeyError(key)
+
+
+class Providers:
+    """Every installed provider, keyed by id, with per-provider hook callers."""
+
+    def __init__(self, pm: pluggy.PluginManager):
+        self.pm = pm
+        self._infos: dict[str, ProviderInfo] = {}
+        self._plugins: dict[str, object] = {}
+        for impl in pm.hook.provider_info.get_hookimpls():
+            info = impl.function()
+            if info is None:
+                continue
+            if info.id in self._infos:
+                raise RuntimeError(f"two plugins declare provider {info.id!r}")
+            self._infos[info.id] = info
+            self._plugins[info.id] = impl.plugin
+        self._callers: dict[tuple[str, str], Any] = {}
+        self._default_calendars: dict[str, BusinessCalendar] = {}
+
+    # ----------------------------------------------------------------- description
+    def ids(self) -> list[str]:
+        return list(self._infos)
+
+    def all(self) -> list[ProviderInfo]:
+        return list(self._infos.values())
+
+    def info(self, provider_id: str) -> ProviderInfo:
+        try:
+            return self._infos[provider_id]
+        except KeyError:
+            raise UnknownProvider(provider_id) from None
+
+    def __contains__(self, provider_id: str) -> bool:
+        return provider_id in self._infos
+
+    def template_folders(self) -> list[Path]:
+        """``templates/`` folders of every registered plugin package, found automatically."""
+        folders = []
+        for plugin in self.pm.get_plugins():
+            module_file = getattr(plugin, "__file__", None)
+            if module_file is None:
+                module = getattr(type(plugin), "__module__", None)
+                import sys
+                module_file = getattr(sys.modules.get(module), "__file__", None) if module else None
+            if not module_file:
+                continue
+            folder = Path(module_file).parent / "templates"
+            if folder.is_dir() and folder not in folders:
+                folders.append(folder)
+        return folders
+
+    # ----------------------------------------------------------------- contexts
+    def default_context(self, provider_id: str) -> RuleContext:
+        """The public rules: the plugin's default closures and settings (rules API)."""
+        info = self.info(provider_id)
+        calendar = self._default_calendars.get(provider_id)
+        if calendar is None:
+            calendar = self._default_calendars[provider_id] = BusinessCalendar(info.closure_defaults)
+        return RuleContext(info, calendar, {}, tuple(info.exams))
+
+    def context(self, provider_id: str, closures: Iterable[ClosureRule], settings: Mapping[str, Any],
+                exams: Iterable[Exam] = ()) -> RuleContext:
+        info = self.info(provider_id)
+        return RuleContext(info, BusinessCalendar(closures), dict(settings), tuple(exams) or tuple(info.exams))
+
+    # ----------------------------------------------------------------- questions
+    def _caller(self, provider_id: str, hook: str):
+        key = (provider_id, hook)
+        caller = self._callers.get(key)
+        if caller is None:
+            others = [p for pid, p in self._plugins.items() if pid != provider_id and p is not self._plugins[provider_id]]
+            caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+            self._callers[key] = caller
+        return caller
+
+    def _ask(self, ctx: RuleContext, hook: str, what: str, **kwargs):
+        answer = self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs)
+        if answer is None:
+            raise NotOffered(ctx.provider.id, what)
+        return answer
+
+    def deadlines(self, ctx: RuleContext, query: DeadlineQuery) -> list[Deadline]:
+        return list(self._ask(ctx, "provider_deadlines", "deadlines", query=query))
+
+    def quote(self, ctx: RuleContext, query: QuoteQuery) -> Quote:
+        return self._ask(ctx, "provider_quote", "quote", query=query)
+
+    def retake(self, ctx: RuleContext, query: RetakeQuery) -> RetakeDecision:
+        return self._ask(ctx, "provider_retake", "retake", query=query)
+
+    def policy(self, ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision:
+        return self._ask(ctx, "provider_policy", "policy", facts=facts)
+
+    @cached_property
+    def blueprints(self) -> list[Any]:
+        return [bp for group in self.pm.hook.portal_blueprints() for bp in (group or [])]

@@ -1,0 +1,262 @@
+"""The values that cross the plugin boundary: questions asked of a provider and its answers.
+
+Plugins build these; the core renders them (JSON API, HTMX partials, stored deadlines).
+Every answer carries ``rule`` (rule IDs from the rulebooks) and an ``explanation`` that
+exists in Japanese and English, so the core never has to know a provider's wording.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Mapping, Sequence
+
+JST = timezone(timedelta(hours=9), "JST")
+"""Japan Standard Time. Japan has no daylight saving, so a fixed offset is exact."""
+
+LANGUAGES = ("ja", "en")
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A sentence in both languages the portal speaks."""
+
+    ja: str
+    en: str
+
+    def text(self, lang: str = "ja") -> str:
+        return self.en if lang == "en" else self.ja
+
+    def __add__(self, other: "Msg") -> "Msg":
+        return Msg(self.ja + other.ja, (self.en + " " + other.en).strip())
+
+    @staticmethod
+    def join(parts: Sequence["Msg"]) -> "Msg":
+        return Msg("".join(p.ja for p in parts), " ".join(p.en for p in parts))
+
+
+def end_of_day(d: date) -> datetime:
+    """23:59:59 JST of ``d``: the contract's moment for a date-only deadline."""
+    return datetime.combine(d, time(23, 59, 59), JST)
+
+
+def at_time(d: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(d, time(hour, minute), JST)
+
+
+def jst(dt: datetime) -> datetime:
+    """The same instant in Japan time (naive values are taken as Japan time)."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=JST)
+    return dt.astimezone(JST)
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+@dataclass(frozen=True)
+class Exam:
+    """One entry of a provider's exam catalog."""
+
+    code: str
+    name: str
+    price: int | None = None
+    duration_minutes: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClosureRule:
+    """Days a provider does not count as business days (年末年始, maintenance days…).
+
+    ``yearly`` rules repeat every year on the month/day of ``start``..``end`` (a range
+    may wrap over New Year, e.g. Dec 29 – Jan 3); the year of their dates is ignored.
+    """
+
+    start: date
+    end: date
+    label: Msg
+    yearly: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderSetting:
+    """A per-organisation switch a provider offers (stored in the database)."""
+
+    key: str
+    default: Any
+    label: Msg
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """How a provider plugin describes itself to the core (hook ``provider_info``)."""
+
+    id: str
+    name: Msg
+    exams: Sequence[Exam]
+    deadline_kinds: Sequence[str]
+    closure_defaults: Sequence[ClosureRule] = ()
+    settings: Sequence[ProviderSetting] = ()
+    payment_methods: Sequence[str] = ()
+    description: Msg | None = None
+    #: Facts the rule calculator asks for (contract field names, see docs/plugins.md).
+    calculator_facts: Sequence[str] = ("exam", "exam_start")
+    #: Whether the core's generic booking pages (sessions, seats, change, cancel) apply.
+    bookings: bool = False
+
+    def exam(self, code: str | None) -> Exam | None:
+        for exam in self.exams:
+            if exam.code == code:
+                return exam
+        return None
+
+
+# --------------------------------------------------------------------------- questions
+
+
+@dataclass(frozen=True)
+class DeadlineQuery:
+    exam: str | None
+    exam_start: datetime
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttemptFact:
+    start: datetime
+    end: datetime
+    outcome: str  # "passed" | "failed" | "absent"
+
+
+@dataclass(frozen=True)
+class RetakeQuery:
+    exam: str
+    attempts: Sequence[AttemptFact]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Payment:
+    method: str  # credit_card | convenience_store | pay_easy | voucher | invoice
+    paid: bool
+    amount: int | None = None
+    due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    """The facts of one booking, as sent to the policy hook.
+
+    A provider reads the facts its rules need through :meth:`need`, which raises a
+    ``MissingFact`` (HTTP 400 naming the field) when the fact was not given.
+    """
+
+    at: datetime
+    exam: str | None = None
+    exam_start: datetime | None = None
+    booked_at: datetime | None = None
+    first_booked_at: datetime | None = None
+    payment: Payment | None = None
+    voucher_issued_on: date | None = None
+    exemption_valid_until: date | None = None
+    target_exam_start: datetime | None = None
+    submitted: bool | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def need(self, name: str) -> Any:
+        from portal.rules.errors import MissingFact
+
+        value = getattr(self, name)
+        if value is None:
+            raise MissingFact(name)
+        return value
+
+
+@dataclass(frozen=True)
+class QuoteQuery:
+    """The quote request as sent; shapes differ per provider (see the contract)."""
+
+    payload: Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class SkippedDay:
+    day: date
+    reason: Msg
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str
+    at: datetime
+    rule: str
+    explanation: Msg
+
+
+@dataclass(frozen=True)
+class RetakeDecision:
+    allowed: bool
+    earliest: datetime | None
+    rule: str
+    explanation: Msg
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    label: Msg
+    unit_price: int
+    count: int
+
+    @property
+    def amount(self) -> int:
+        return self.unit_price * self.count
+
+
+@dataclass(frozen=True)
+class Quote:
+    lines: Sequence[QuoteLine]
+    total: int
+    rule: str
+    explanation: Msg
+    #: Provider-specific additions to the answer (e.g. ``fees_total``).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChangeDecision:
+    allowed: bool
+    until: datetime | None
+    rule: str
+    explanation: Msg
+    requires: Sequence[str] = ()
+    last_selectable_date: date | None = None
+
+
+@dataclass(frozen=True)
+class CancelDecision:
+    allowed: bool
+    until: datetime | None
+    rule: str
+    explanation: Msg
+    refund: int | None = None
+    voucher_reusable_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LapseDecision:
+    """A booking that ends by itself (e.g. unpaid past its payment due date)."""
+
+    lapsed: bool
+    at: datetime | None
+    rule: str
+    explanation: Msg
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    change: ChangeDecision
+    cancel: CancelDecision
+    lapse: LapseDecision | None = None

@@ -1,0 +1,76 @@
+"""Organisation admin: closure days per provider (seeded from the plugin defaults)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, request
+from flask_login import current_user
+from sqlmodel import select
+
+from portal import audit, db, htmx
+from portal.auth import require_admin
+from portal.bookings import providers, recompute_deadlines
+from portal.models import ClosureDay
+from portal.rules import BadInput, Msg, RuleError
+from portal.rules import parse
+from portal.scoping import get_or_404, org_id, scoped
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def _admins_only():
+    require_admin()
+
+
+def _render(provider_id: str, errors=None, values=None, status=200):
+    info = providers().info(provider_id)
+    rows = db.session().exec(scoped(ClosureDay).where(ClosureDay.provider == provider_id)
+                             .order_by(ClosureDay.yearly.desc(), ClosureDay.start_date)).all()
+    return htmx.render("admin/closures.html", "admin/partials/closures.html", status=status, info=info, rows=rows,
+                       errors=errors or {}, values=values or {})
+
+
+@bp.get("/providers/<provider_id>/closures")
+def closures(provider_id: str):
+    if provider_id not in providers():
+        abort(404)
+    return _render(provider_id)
+
+
+@bp.post("/providers/<provider_id>/closures")
+def add_closure(provider_id: str):
+    if provider_id not in providers():
+        abort(404)
+    form = request.form
+    try:
+        start = parse.date_value(form.get("start_date"), "start_date")
+        end = parse.date_value(form.get("end_date") or form.get("start_date"), "end_date")
+        yearly = form.get("yearly") in ("on", "true")
+        if not yearly and end < start:
+            raise BadInput("invalid_field", Msg("終了日は開始日以降にしてください。", "The end date must not be before the start."), "end_date")
+        label = (form.get("label") or "").strip()
+        if not label:
+            raise BadInput("missing_field", Msg("名称を入力してください。", "Enter a label."), "label")
+        with db.transaction() as s:
+            row = ClosureDay(organization_id=org_id(), provider=provider_id, start_date=start, end_date=end,
+                             yearly=yearly, label_ja=label[:200], label_en=label[:200])
+            s.add(row)
+            s.flush()
+            audit.record(s, org_id(), current_user.id, "create", "closure_day", row.id, None, audit.snapshot(row))
+            recompute_deadlines(s, org_id(), provider_id)
+    except RuleError as exc:
+        return _render(provider_id, {exc.field or "_": exc.message}, form, 422)
+    return _render(provider_id)
+
+
+@bp.post("/closures/<int:closure_id>/delete")
+def delete_closure(closure_id: int):
+    row = get_or_404(ClosureDay, closure_id)
+    provider_id = row.provider
+    with db.transaction() as s:
+        audit.record(s, org_id(), current_user.id, "delete", "closure_day", row.id, audit.snapshot(row), None)
+        s.delete(row)
+        s.flush()
+        recompute_deadlines(s, org_id(), provider_id)
+    return _render(provider_id)

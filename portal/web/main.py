@@ -1,0 +1,125 @@
+"""Brand switcher, provider panels and the rule calculator."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
+
+from portal import db, htmx, labels
+from portal.api import policy_facts
+from portal.bookings import org_context
+from portal.business_days import weekday_ja
+from portal.i18n import SUPPORTED, request_language
+from portal.providers import Providers
+from portal.rules import DeadlineQuery, Msg, RuleError, jst
+from portal.rules.parse import now_jst
+from portal.web.forms import form_to_contract
+
+bp = Blueprint("web", __name__)
+
+
+def providers() -> Providers:
+    return current_app.extensions["exam_portal.providers"]
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.template_filter("msg")
+    def _msg(value: Msg | str | None) -> str:
+        if value is None:
+            return ""
+        return value.text(request_language()) if isinstance(value, Msg) else str(value)
+
+    @app.template_filter("dt")
+    def _dt(value: datetime | date | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = jst(value)
+            if request_language() == "en":
+                return value.strftime("%a %Y-%m-%d %H:%M")
+            return f"{value:%Y-%m-%d}({weekday_ja(value.date())}) {value:%H:%M}"
+        if request_language() == "en":
+            return value.strftime("%a %Y-%m-%d")
+        return f"{value:%Y-%m-%d}({weekday_ja(value)})"
+
+    @app.template_filter("local_input")
+    def _local_input(value: datetime | None) -> str:
+        return jst(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    @app.template_filter("yen")
+    def _yen(value: int | None) -> str:
+        return "" if value is None else f"{value:,}円" if request_language() != "en" else f"¥{value:,}"
+
+    @app.context_processor
+    def _context() -> dict[str, Any]:
+        return {"all_providers": providers().all(), "lang": request_language(), "now": now_jst(),
+                "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
+                "status_label": labels.status_label, "requirement_label": labels.requirement_label}
+
+
+@bp.get("/health")
+def health():
+    return {"status": "ok"}
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang")
+    if lang in SUPPORTED:
+        session["lang"] = lang
+    target = request.form.get("next") or url_for("web.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("web.home")
+    if htmx.is_htmx():
+        return htmx.redirect(target)
+    return redirect(target)
+
+
+@bp.get("/")
+def home():
+    ids = providers().ids()
+    if not ids:
+        abort(404)
+    return redirect(url_for("web.provider", provider_id=ids[0]))
+
+
+@bp.get("/providers/<provider_id>")
+def provider(provider_id: str):
+    if provider_id not in providers():
+        abort(404)
+    info = providers().info(provider_id)
+    ctx = org_context(db.session(), current_user.organization_id, provider_id)
+    return htmx.render("providers/page.html", "providers/partials/area.html", info=info, ctx=ctx,
+                       values=_default_values(info), result=None)
+
+
+def _default_values(info) -> dict[str, Any]:
+    now = now_jst()
+    return {"exam": info.exams[0].code if info.exams else "", "at": now.strftime("%Y-%m-%dT%H:%M"),
+            "payment_method": info.payment_methods[0] if info.payment_methods else ""}
+
+
+@bp.post("/providers/<provider_id>/calculate")
+def calculate(provider_id: str):
+    """The calculator: form facts → deadlines and policy, rendered as a partial."""
+    if provider_id not in providers():
+        abort(404)
+    ctx = org_context(db.session(), current_user.organization_id, provider_id)
+    result: dict[str, Any] = {"error": None, "deadlines": [], "policy": None}
+    try:
+        body = form_to_contract(request.form)
+        facts = policy_facts(body)
+        if facts.exam_start is not None:
+            result["deadlines"] = providers().deadlines(ctx, DeadlineQuery(facts.exam, facts.exam_start, body))
+            try:
+                result["policy"] = providers().policy(ctx, facts)
+            except RuleError as exc:
+                if exc.code != "not_offered":
+                    raise
+    except RuleError as exc:
+        result["error"] = exc
+    response = htmx.render("providers/page.html", "rules/partials/calculator_result.html",
+                           info=ctx.provider, ctx=ctx, result=result, values=request.form)
+    return response
