@@ -17,6 +17,23 @@ def init_app(app: Flask) -> None:
             seeded = ensure_all_organizations(session)
         click.echo(f"database is up to date ({seeded} provider default set(s) seeded)")
 
+    @app.cli.command("make-migration")
+    @click.option("-m", "--message", required=True)
+    @click.option("--plugin", "plugin_id", default=None, help="A plugin's branch label (its package name).")
+    @click.option("--first", is_flag=True, help="The plugin's first migration (creates its branch).")
+    def make_migration_command(message, plugin_id, first):
+        """Autogenerate a migration for the core or for one plugin's own branch."""
+        from pathlib import Path
+        from portal import migrate
+        version_path = None
+        if plugin_id and first:
+            folders = [f for f in app.extensions["exam_portal.providers"].plugin_folders() if f.name == plugin_id]
+            if not folders:
+                raise click.ClickException(f"no loaded plugin package named {plugin_id}")
+            version_path = folders[0] / "migrations" / "versions"
+            version_path.mkdir(parents=True, exist_ok=True)
+        migrate.revision(app, message, branch=plugin_id, version_path=version_path)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load the demo organisation, an operator (login printed), sessions and bookings."""

@@ -41,7 +41,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 
 @hookspec
-def provider_info() -> "ProviderInfo":
+def provider_info() -> ProviderInfo:
     """Describe the provider this plugin implements.
 
     Return a :class:`portal.rules.ProviderInfo`: its ``id`` (the URL and API name, e.g.
@@ -59,7 +59,7 @@ def provider_info() -> "ProviderInfo":
 
 
 @hookspec(firstresult=True)
-def provider_deadlines(ctx: "RuleContext", query: "DeadlineQuery") -> "list[Deadline] | None":
+def provider_deadlines(ctx: RuleContext, query: DeadlineQuery) -> list[Deadline] | None:
     """The deadlines of an exam (or exam day / session) of this provider.
 
     ``query.exam`` is the exam code (may be ``None`` where the rule does not depend on
@@ -72,7 +72,7 @@ def provider_deadlines(ctx: "RuleContext", query: "DeadlineQuery") -> "list[Dead
 
 
 @hookspec(firstresult=True)
-def provider_quote(ctx: "RuleContext", query: "QuoteQuery") -> "Quote | None":
+def provider_quote(ctx: RuleContext, query: QuoteQuery) -> Quote | None:
     """Price a request: ``query.payload`` is the request body as sent (its shape is the
     provider's; see ``shared/api-contract.md``). Return a :class:`portal.rules.Quote`
     whose ``total`` means what the contract says for this provider; put additional
@@ -81,7 +81,7 @@ def provider_quote(ctx: "RuleContext", query: "QuoteQuery") -> "Quote | None":
 
 
 @hookspec(firstresult=True)
-def provider_retake(ctx: "RuleContext", query: "RetakeQuery") -> "RetakeDecision | None":
+def provider_retake(ctx: RuleContext, query: RetakeQuery) -> RetakeDecision | None:
     """Whether and from when a candidate may sit ``query.exam`` again, given their
     previous ``query.attempts`` (start, end, outcome ``passed``/``failed``/``absent``) and
     the moment ``query.at``. ``earliest`` is the first moment a new exam may start (even
@@ -91,7 +91,7 @@ def provider_retake(ctx: "RuleContext", query: "RetakeQuery") -> "RetakeDecision
 
 
 @hookspec(firstresult=True)
-def provider_policy(ctx: "RuleContext", facts: "PolicyFacts") -> "PolicyDecision | None":
+def provider_policy(ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision | None:
     """Change and cancellation policy for one booking at the moment ``facts.at``.
 
     Read the facts your rules need with ``facts.need("booked_at")`` (a missing one
@@ -103,7 +103,7 @@ def provider_policy(ctx: "RuleContext", facts: "PolicyFacts") -> "PolicyDecision
 
 
 @hookspec
-def portal_blueprints() -> "list[Any]":
+def portal_blueprints() -> list[Any]:
     """Flask blueprints a plugin adds (provider-specific pages such as a venue workflow).
 
     Return a list of :class:`flask.Blueprint`. They are registered at start-up; their

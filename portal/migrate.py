@@ -11,19 +11,10 @@ from flask import Flask
 CORE_VERSIONS = Path(__file__).parent / "migrations" / "versions"
 
 
-def plugin_version_locations(app: Flask) -> list[Path]:
-    locations = []
-    for folder in app.extensions["exam_portal.providers"].template_folders():
-        versions = folder.parent / "migrations" / "versions"
-        if versions.is_dir():
-            locations.append(versions)
-    return locations
-
-
 def alembic_config(app: Flask) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    locations = [CORE_VERSIONS, *plugin_version_locations(app)]
+    locations = [CORE_VERSIONS, *app.extensions["exam_portal.providers"].migration_folders()]
     cfg.set_main_option("version_locations", " ".join(str(p) for p in locations))
     cfg.set_main_option("path_separator", "space")
     cfg.attributes["engine"] = app.extensions["exam_portal.engine"]
@@ -34,5 +25,13 @@ def upgrade(app: Flask, revision: str = "heads") -> None:
     command.upgrade(alembic_config(app), revision)
 
 
-def revision(app: Flask, message: str, autogenerate: bool = True) -> None:
-    command.revision(alembic_config(app), message=message, autogenerate=autogenerate)
+def revision(app: Flask, message: str, autogenerate: bool = True, branch: str | None = None,
+             version_path: Path | None = None) -> None:
+    """Write a new migration. For a plugin: ``branch`` is its branch label (its first
+    migration also needs ``version_path``, its ``migrations/versions`` folder)."""
+    kwargs = {}
+    if branch:
+        kwargs["head"] = f"{branch}@head" if version_path is None else "base"
+        if version_path is not None:
+            kwargs.update(branch_label=branch, version_path=str(version_path), depends_on="core")
+    command.revision(alembic_config(app), message=message, autogenerate=autogenerate, **kwargs)

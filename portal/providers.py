@@ -5,9 +5,11 @@ plugins are left out of the call), while non-provider plugins may still wrap the
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterable, Mapping
 
 import pluggy
@@ -91,21 +93,24 @@ class Providers:
     def __contains__(self, provider_id: str) -> bool:
         return provider_id in self._infos
 
-    def template_folders(self) -> list[Path]:
-        """``templates/`` folders of every registered plugin package, found automatically."""
-        folders = []
+    def plugin_folders(self) -> list[Path]:
+        """The package folder of every registered plugin (module or object)."""
+        folders: list[Path] = []
         for plugin in self.pm.get_plugins():
-            module_file = getattr(plugin, "__file__", None)
-            if module_file is None:
-                module = getattr(type(plugin), "__module__", None)
-                import sys
-                module_file = getattr(sys.modules.get(module), "__file__", None) if module else None
-            if not module_file:
-                continue
-            folder = Path(module_file).parent / "templates"
-            if folder.is_dir() and folder not in folders:
-                folders.append(folder)
+            module = plugin if isinstance(plugin, ModuleType) else sys.modules.get(type(plugin).__module__)
+            module_file = getattr(module, "__file__", None)
+            if module_file and Path(module_file).parent not in folders:
+                folders.append(Path(module_file).parent)
         return folders
+
+    def template_folders(self) -> list[Path]:
+        """``templates/`` folders of the plugin packages, found automatically."""
+        return [f / "templates" for f in self.plugin_folders() if (f / "templates").is_dir()]
+
+    def migration_folders(self) -> list[Path]:
+        """``migrations/versions`` folders of the plugin packages (their own Alembic branch)."""
+        return [f / "migrations" / "versions" for f in self.plugin_folders()
+                if (f / "migrations" / "versions").is_dir()]
 
     # ----------------------------------------------------------------- contexts
     def default_context(self, provider_id: str) -> RuleContext:
