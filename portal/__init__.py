@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from portal import db
+from portal.api import API_PREFIX
 from portal.i18n import DEFAULT, SUPPORTED, request_language
 from portal.plugins import make_plugin_manager
 from portal.providers import Providers
@@ -35,12 +38,29 @@ def _secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+class PortalSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions, except that the public rules API reads no session cookie:
+    its requests get an empty throwaway session that is never saved (no Set-Cookie, no
+    ``Vary: Cookie``)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(API_PREFIX + "/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if self.is_null_session(session):
+            return None
+        return super().save_session(app, session, response)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[object] | None = None) -> Flask:
     """The app factory. ``test_config`` may set ``DATABASE_URL`` and ``TESTING``;
     ``plugins`` registers extra plugin objects (tests, embedding applications)."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
                 static_folder="static")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.session_interface = PortalSessionInterface()
     app.config.update(
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{Path(app.instance_path) / 'portal.db'}"),
         SESSION_COOKIE_HTTPONLY=True,
@@ -79,6 +99,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     for blueprint in providers.blueprints:
         app.register_blueprint(blueprint)
     cli.init_app(app)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith(API_PREFIX + "/"):
+            return api.http_error(exc)  # the contract's error body, also for routing errors
+        return exc
 
     @app.before_request
     def _ui_language():

@@ -15,7 +15,8 @@ from portal.rules import BadInput, DeadlineQuery, Msg, PolicyFacts, QuoteQuery, 
 from portal.rules import parse
 from portal.serialize import cancel_json, change_json, deadline_json, quote_json, retake_json
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+API_PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 
 def providers():
@@ -41,7 +42,7 @@ def _rule_error(exc: RuleError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def http_error(exc: HTTPException):
     return _error((exc.name or "error").lower().replace(" ", "_"), exc.description or exc.name, None, exc.code or 500)
 
 
