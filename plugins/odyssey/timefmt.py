@@ -1,0 +1,15 @@
+"""How the Odyssey rules print moments in their explanations."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from portal.business_days import format_day
+from portal.rules import Msg, jst
+
+
+def moment(dt: datetime) -> Msg:
+    """``2021-02-19(金) 23:59:59`` / ``Fri 2021-02-19 23:59:59``."""
+    dt = jst(dt)
+    day = format_day(dt.date())
+    clock = dt.strftime("%H:%M:%S") if dt.second else dt.strftime("%H:%M")
+    return Msg(f"{day.ja} {clock}", f"{day.en} {clock}")
