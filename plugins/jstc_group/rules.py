@@ -83,7 +83,7 @@ def expense_tier(total: int) -> ExpenseTier | None:
     for low, high, amount in EXPENSE_TABLE:
         if low <= total <= high:
             return ExpenseTier(low, high, amount)
-    table_top, _, table_amount = EXPENSE_TABLE[-1][1], None, EXPENSE_TABLE[-1][2]
+    _, table_top, table_amount = EXPENSE_TABLE[-1]
     steps = -(-(total - table_top) // ABOVE_TABLE_STEP)  # started blocks of 50 above 300
     low = table_top + (steps - 1) * ABOVE_TABLE_STEP + 1
     return ExpenseTier(low, low + ABOVE_TABLE_STEP - 1, table_amount + steps * ABOVE_TABLE_INCREMENT)

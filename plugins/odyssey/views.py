@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("odyssey", __name__, url_prefix="/p/odyssey")

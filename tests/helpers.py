@@ -1,0 +1,36 @@
+"""Test data builders shared by the core tests (stored through the real services)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from portal import bookings, db
+from portal.models import Candidate, ExamSession
+
+
+def make_session(app, org_id, provider="prometric", exam=None, start=None, capacity=5, venue="本校A"):
+    with app.app_context():
+        info = app.extensions["exam_portal.providers"].info(provider)
+        exam = exam or info.exams[0].code
+        with db.transaction() as s:
+            row = ExamSession(organization_id=org_id, provider=provider, exam=exam, venue=venue, start=start,
+                              end=start + timedelta(minutes=90), capacity=capacity)
+            s.add(row)
+            s.flush()
+            return row.id
+
+
+def make_candidate(app, org_id, family="山田", given="太郎"):
+    with app.app_context():
+        with db.transaction() as s:
+            c = Candidate(organization_id=org_id, family_name=family, given_name=given)
+            s.add(c)
+            s.flush()
+            return c.id
+
+
+def make_booking(app, org_id, session_id, candidate_id, method="credit_card", paid=True, amount=16500,
+                 due: datetime | None = None, voucher=None):
+    with app.app_context():
+        with db.transaction() as s:
+            b = bookings.book(s, org_id, None, bookings.NewBooking(candidate_id, session_id, method, paid, amount, due, voucher))
+            return b.id
