@@ -1,0 +1,66 @@
+"""IPA FE / SG (CBT-Solutions) as an exam-portal provider: hook implementations wiring the
+rule modules (``change_window``, ``policy``, ``retake``, ``quote``) and the plugin's pages."""
+from __future__ import annotations
+
+from portal.plugins import hookimpl
+from portal.rules import Deadline, Msg, ProviderInfo
+
+from plugins.cbt_ipa import models  # noqa: F401  (registers the plugin's tables)
+from plugins.cbt_ipa import policy as policy_rules
+from plugins.cbt_ipa import quote as quote_rules
+from plugins.cbt_ipa.catalog import load_exams
+from plugins.cbt_ipa.change_window import change_deadline, deadline_explanation
+from plugins.cbt_ipa.retake import retake_decision
+
+PROVIDER_ID = "cbt_ipa"
+
+INFO = ProviderInfo(
+    id=PROVIDER_ID,
+    name=Msg("IPA 基本情報・情報セキュリティマネジメント(CBT)", "IPA FE / SG exams (CBT-Solutions)"),
+    description=Msg("受験者規約: 変更は試験日の3日前まで、1年の上限、再受験は31日後から(IPA-*)",
+                    "Candidate terms: changes until 3 days before, a one-year limit, retakes 31 days later (IPA-*)"),
+    exams=load_exams(),
+    deadline_kinds=("change",),
+    closure_defaults=(),  # IPA-CH-1 counts calendar days: no business-day closures apply
+    payment_methods=("credit_card", "convenience_store", "pay_easy", "voucher"),
+    calculator_facts=("exam", "exam_start", "at", "booked_at", "first_booked_at", "payment",
+                      "voucher_issued_on", "exemption_valid_until", "target_exam_start"),
+    # The core booking pages do not know IPA's facts (voucher issue date, subject A
+    # exemption, retake waits): this plugin serves its own booking pages (views.py).
+    bookings=False,
+)
+
+
+@hookimpl
+def provider_info():
+    return INFO
+
+
+@hookimpl
+def provider_deadlines(ctx, query):
+    if query.exam is not None:
+        ctx.exam(query.exam)
+    return [Deadline("change", change_deadline(query.exam_start), "IPA-CH-1",
+                     deadline_explanation(ctx.calendar, query.exam_start))]
+
+
+@hookimpl
+def provider_policy(ctx, facts):
+    return policy_rules.policy(ctx, facts)
+
+
+@hookimpl
+def provider_quote(ctx, query):
+    return quote_rules.quote(ctx, query)
+
+
+@hookimpl
+def provider_retake(ctx, query):
+    ctx.exam(query.exam)
+    return retake_decision(query.attempts)
+
+
+@hookimpl
+def portal_blueprints():
+    from plugins.cbt_ipa.views import blueprint
+    return [blueprint]
