@@ -107,7 +107,7 @@ def calculate(provider_id: str):
     if provider_id not in providers():
         abort(404)
     ctx = org_context(db.session(), current_user.organization_id, provider_id)
-    result: dict[str, Any] = {"error": None, "deadlines": [], "policy": None}
+    result: dict[str, Any] = {"error": None, "deadlines": [], "policy": None, "policy_error": None}
     try:
         body = form_to_contract(request.form)
         facts = policy_facts(body)
@@ -115,9 +115,9 @@ def calculate(provider_id: str):
             result["deadlines"] = providers().deadlines(ctx, DeadlineQuery(facts.exam, facts.exam_start, body))
             try:
                 result["policy"] = providers().policy(ctx, facts)
-            except RuleError as exc:
+            except RuleError as exc:  # deadlines stand; say which fact the policy still needs
                 if exc.code != "not_offered":
-                    raise
+                    result["policy_error"] = exc
     except RuleError as exc:
         result["error"] = exc
     response = htmx.render("providers/page.html", "rules/partials/calculator_result.html",
