@@ -71,7 +71,7 @@ def login():
         password = request.form.get("password") or ""
         user = db.session().exec(select(User).where(User.email == email)).first()
         if user is None or not user.active or not check_password_hash(user.password_hash, password):
-            error = _("The email address or password is wrong.")
+            error = _("メールアドレスまたはパスワードが違います。")
         else:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))

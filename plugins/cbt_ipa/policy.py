@@ -20,7 +20,8 @@ TARGET_SEAT_FACT = "target_seat_available"
 """Optional fact (IPA-CH-4): whether the date / venue asked for has a free seat."""
 
 
-def _last_selectable(ctx, facts: PolicyFacts, payment: Payment) -> LastSelectable:
+def last_selectable_for(facts: PolicyFacts, payment: Payment) -> LastSelectable:
+    """IPA-CH-2/3 from a booking's facts (voucher issue date, first application, exemption)."""
     exemption = facts.exemption_valid_until
     if exemption is not None:
         exam = facts.need("exam")
@@ -87,6 +88,12 @@ def _change(ctx, facts: PolicyFacts, exam_start: datetime, limit: LastSelectable
             raise RuleRefusal("target_in_past", Msg(
                 "target_exam_start: 変更先の試験はすでに始まっています。", "target_exam_start: the new exam has already started."),
                 "target_exam_start")
+        if at > change_deadline(target):
+            return _refused(deadline, "IPA-CH-1", Msg(
+                f"変更先の試験日{text.day(target_day).ja}は2日後までの試験のため、変更先に選べません"
+                "(2日前から当日までは申込内容を変更できません)。",
+                f"The new exam date {text.day(target_day).en} is within 2 days, inside its own change lock, "
+                "so the booking cannot be moved there."), limit)
         if target_day > limit.day:
             return _refused(deadline, limit.rule, Msg(
                 f"変更先の試験日{text.day(target_day).ja}は選択できる最後の試験日より後です。",
@@ -125,7 +132,7 @@ def policy(ctx, facts: PolicyFacts) -> PolicyDecision:
     payment = facts.need("payment")
     if facts.exam is not None:
         ctx.exam(facts.exam)
-    limit = _last_selectable(ctx, facts, payment)
+    limit = last_selectable_for(facts, payment)
     void = lapse(facts, payment)
     return PolicyDecision(_change(ctx, facts, exam_start, limit, void), _cancel(facts, payment), void)
 

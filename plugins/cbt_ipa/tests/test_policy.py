@@ -147,3 +147,11 @@ def test_voucher_usable_until_its_expiry_day():
     assert voucher_usable(date(2026, 4, 30), date(2026, 4, 30))
     assert not voucher_usable(date(2026, 4, 30), date(2026, 5, 1))
     assert voucher_usable(None, date(2030, 1, 1))
+
+
+def test_target_inside_its_own_change_lock_is_refused():
+    # at Wed 2026-04-01 09:00: a target on Fri 04-03 is within 2 days (D-2 = 04-01)
+    d = policy(ctx(), facts(target_exam_start=jst(2026, 4, 3, 10)))
+    assert not d.change.allowed and d.change.rule == "IPA-CH-1"
+    d = policy(ctx(), facts(target_exam_start=jst(2026, 4, 4, 10)))  # D-3 = 04-01: still open
+    assert d.change.allowed

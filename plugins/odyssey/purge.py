@@ -1,0 +1,61 @@
+"""ODY-PII: application personal data is deleted one month after the exam (manual 5.2.2,
+別紙A 8), and each deletion is recorded (monthly record of 5.2.3).
+
+「試験実施後 1 か月を経過した時点」: the month ends on the same date of the next month (clamped
+to its last day: 01-31 → 02-28/29); the data is deleted from the following day on.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from portal import audit
+from portal.rules import jst
+
+from plugins.odyssey.models import OdysseyCandidate, OdysseyExamDay, OdysseyPurgeLog
+
+PERSONAL_FIELDS = ("family_name", "given_name", "family_kana", "given_kana", "gender", "postal_code", "prefecture",
+                   "city", "street", "phone", "employer", "employer_phone", "remarks")
+
+
+def one_month_after(d: date) -> date:
+    month = d.month % 12 + 1
+    year = d.year + (1 if d.month == 12 else 0)
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def is_due(exam_date: date, today: date) -> bool:
+    return today > one_month_after(exam_date)
+
+
+def purge(db: Session, now: datetime) -> list[OdysseyPurgeLog]:
+    """Blank the personal data of every exam day whose month has passed. Safe to run any
+    number of times: a purged day is marked and skipped."""
+    today = jst(now).date()
+    logs = []
+    days = db.exec(select(OdysseyExamDay).where(OdysseyExamDay.purged_at.is_(None),
+                                                OdysseyExamDay.exam_date < today)).all()
+    for day in days:
+        if not is_due(day.exam_date, today):
+            continue
+        candidates = db.exec(select(OdysseyCandidate).where(OdysseyCandidate.exam_day_id == day.id,
+                                                            OdysseyCandidate.purged.is_(False))).all()
+        for c in candidates:
+            for name in PERSONAL_FIELDS:
+                setattr(c, name, "")
+            c.birth_date = None
+            c.purged = True
+            db.add(c)
+        day.purged_at = now
+        db.add(day)
+        log = OdysseyPurgeLog(organization_id=day.organization_id, exam_day_id=day.id, exam_date=day.exam_date,
+                              candidates_purged=len(candidates), ran_at=now)
+        db.add(log)
+        db.flush()
+        audit.record(db, day.organization_id, None, "purge_personal_data", "odyssey_exam_day", day.id, None,
+                     {"exam_date": day.exam_date.isoformat(), "candidates_purged": len(candidates), "rule": "ODY-PII"})
+        logs.append(log)
+    db.flush()
+    return logs
