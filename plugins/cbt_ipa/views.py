@@ -126,7 +126,7 @@ def _new_booking_dates(values) -> dict[str, Any]:
         choices = picker.choices(_sessions(data.exam, forms.venue_filter(form)), rules)
     except RuleError as exc:
         picker_error, rules, choices = exc.message, None, []
-    selected = int_field({"s": form.get("session_id", "")}, "s") if (form.get("session_id") or "").isdigit() else None
+    selected = int(form["session_id"]) if str(form.get("session_id") or "").isdigit() else None
     return {"choices": choices, "picker": rules, "picker_error": picker_error, "selected": selected}
 
 
@@ -177,7 +177,7 @@ def _book(s) -> Booking:
         candidate_id=data.candidate_id, session_id=exam_session.id, payment_method=data.payment_method,
         paid=not unpaid_store, amount=(info.exam(exam_session.exam).price if info.exam(exam_session.exam) else None),
         payment_due_at=forms.datetime_field(form, "payment_due", required=True) if unpaid_store else None,
-        voucher_code=(form.get("voucher_code") or "").strip()[:50] or None if voucher else None)
+        voucher_code=((form.get("voucher_code") or "").strip()[:50] or None) if voucher else None)
     return services.book(s, org_id(), current_user.id, data, new, now)
 
 
