@@ -246,3 +246,21 @@ def test_calculator_updates_as_a_fragment_with_explanations(logged_in):
     assert "2026-12-08" in body and "PRM-CA-1" in body
     r = _post(client, token, "/providers/prometric/calculate", {"exam_start": "garbage", "payment_method": "voucher"})
     assert 'data-field="exam_start"' in r.get_data(as_text=True)
+
+
+def test_admin_setting_recomputes_deadlines_and_bad_values_change_nothing(frozen, app, logged_in):
+    client, org_id, _, token = logged_in
+    holiday_exam = datetime(2027, 11, 23, 10, tzinfo=JST)  # Tuesday, 勤労感謝の日
+    session_id = make_session(app, org_id, start=holiday_exam)
+    booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id))
+    before = _get(app, Booking, booking_id).next_deadline_at
+    r = _post(client, token, "/admin/providers/prometric/settings", {"refund_transfer_fee": "abc"})
+    assert r.status_code == 422 and 'data-field="refund_transfer_fee"' in r.get_data(as_text=True)
+    assert _get(app, Booking, booking_id).next_deadline_at == before
+    r = _post(client, token, "/admin/providers/prometric/settings", {"holiday_exam_extra_day": "on", "refund_transfer_fee": "330"})
+    assert r.status_code == 200
+    after = _get(app, Booking, booking_id).next_deadline_at
+    assert after < before  # one more business day before a holiday exam
+    with app.app_context():
+        event = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "provider_setting")).one()
+        assert event.after["refund_transfer_fee"] == 330 and event.after["holiday_exam_extra_day"] is True

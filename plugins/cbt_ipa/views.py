@@ -196,7 +196,8 @@ def _detail_context(booking_id: int, errors: dict[str, Msg], venue: str = "") ->
     now = now_jst()
     context: dict[str, Any] = {
         "info": _info(), "booking": booking, "exam_session": exam_session, "candidate": candidate, "errors": errors,
-        "facts": services.stored_facts(db.session(), booking), "policy": None, "choices": [], "picker_error": None,
+        "facts": services.stored_facts(db.session(), booking), "policy": None, "choices": [], "picker": None,
+        "picker_error": None,
         "venue": venue, "venues": _venues(booking.exam), "selected": None, "started": exam_session.start <= now,
         "deadlines": db.session().exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking.id)
                                        .order_by(BookingDeadline.at)).all(),
@@ -206,7 +207,7 @@ def _detail_context(booking_id: int, errors: dict[str, Msg], venue: str = "") ->
             decision = services.policy_for(db.session(), booking, exam_session, now)
             context["policy"] = decision
             rules = services.change_rules(db.session(), booking, exam_session, now, decision)
-            context["choices"] = picker.choices(_sessions(booking.exam, venue), rules)
+            context["picker"], context["choices"] = rules, picker.choices(_sessions(booking.exam, venue), rules)
         except RuleError as exc:
             context["picker_error"] = exc.message
     return context

@@ -1,3 +1,417 @@
-from flask import Blueprint
+"""The venue workflow pages (HTMX): exam days, candidates, CSV import, application copy,
+late additions, catalog, contract year. Every query is scoped to the user's organisation;
+every write is one transaction; a refusal answers 422 with the partial and changes nothing."""
+from __future__ import annotations
 
-bp = Blueprint("odyssey", __name__, url_prefix="/p/odyssey")
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user
+from sqlmodel import select
+
+from portal import audit, db, htmx
+from portal.auth import require_admin
+from portal.rules import AttemptFact, BadInput, Msg, RuleError, jst
+from portal.rules import parse
+from portal.rules.parse import now_jst
+from portal.scoping import get_or_404, org_id, scoped
+from portal.web.forms import _datetime_local, int_field
+
+from plugins.odyssey import contract, csv_import, deadlines, purge, services, states
+from plugins.odyssey.catalog import FAMILIES, FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, offered_kinds
+from plugins.odyssey.fields import CANDIDATE_TYPES, COLUMNS, GENDERS, LABELS, PREFECTURES, SUBJECT_FIELDS, validate
+from plugins.odyssey.models import (
+    OdysseyCandidate, OdysseyExamDay, OdysseyImport, OdysseyPurgeLog, OdysseySubject,
+)
+
+bp = Blueprint("odyssey", __name__, url_prefix="/p/odyssey", cli_group="odyssey")
+
+
+def _now() -> datetime:
+    return now_jst()
+
+
+def _ctx_common() -> dict[str, Any]:
+    return {"state_label": lambda s: states.LABELS[s], "price_kind_name": lambda k: PRICE_KIND_NAMES[k],
+            "family_name": lambda f: FAMILY_NAMES[f], "labels": LABELS, "genders": GENDERS,
+            "candidate_types": CANDIDATE_TYPES, "prefectures": PREFECTURES, "prefix": PRICE_KIND_PREFIX}
+
+
+# --------------------------------------------------------------------------- exam days
+
+
+def _index(status: int = 200, error: Msg | None = None, values: dict | None = None):
+    s = db.session()
+    with db.transaction():
+        services.advance_states(s, org_id(), _now())
+    days = s.exec(scoped(OdysseyExamDay).order_by(OdysseyExamDay.exam_date.desc())).all()
+    summary = {d.id: services.remittance(s, d) for d in days}
+    counts = {d.id: len(services.candidates(s, d)) for d in days}
+    return htmx.render("odyssey/index.html", "odyssey/partials/days.html", status=status, days=days, summary=summary,
+                       counts=counts, error=error, values=values or {}, **_ctx_common())
+
+
+@bp.get("/")
+def index():
+    return _index()
+
+
+@bp.post("/days")
+def create_day():
+    form = request.form
+    try:
+        start = parse.datetime_value(_datetime_local(form.get("exam_start") or ""), "exam_start")
+        with db.transaction() as s:
+            ctx = services.rule_context(s, org_id())
+            day = services.create_exam_day(s, ctx, org_id(), current_user.id, start, _now())
+    except RuleError as exc:
+        return _index(422, exc.message, dict(form))
+    if htmx.is_htmx():
+        return htmx.redirect(url_for("odyssey.day", day_id=day.id))
+    return redirect(url_for("odyssey.day", day_id=day.id))
+
+
+def _day_context(day: OdysseyExamDay) -> dict[str, Any]:
+    s = db.session()
+    now = _now()
+    ctx = services.rule_context(s, org_id())
+    people = services.candidates(s, day)
+    by_candidate: dict[int, list] = {}
+    for t in services.tests(s, day):
+        by_candidate.setdefault(t.candidate_id, []).append(t)
+    late_deadline = deadlines.late_addition_deadline(ctx.calendar, day.exam_start, bool(ctx.setting(deadlines.SETTING_STRICT_13)))
+    return {
+        "day": day, "state": states.state_at(day, now), "people": people, "tests_by": by_candidate,
+        "remit": services.remittance(s, day), "can_edit": states.can_edit(day, now),
+        "can_withdraw": states.can_withdraw(day, now),
+        "can_late_add": states.can_late_add(day, now) and now <= late_deadline.at,
+        "late_deadline": late_deadline, "self_exam_deadline": deadlines.self_exam_request_deadline(ctx.calendar, day.exam_date),
+        "imported": s.exec(select(OdysseyImport).where(OdysseyImport.exam_day_id == day.id)).first(),
+        "subjects": list(services.subjects(s, org_id()).values()), "offered_kinds": offered_kinds,
+        "venue": services.venue(s, org_id()), **_ctx_common(),
+    }
+
+
+def _day_page(day: OdysseyExamDay, status: int = 200, **extra):
+    s = db.session()
+    with db.transaction():
+        services.advance_states(s, org_id(), _now())
+    return htmx.render("odyssey/day.html", "odyssey/partials/day_body.html", status=status,
+                       **{"errors": {}, "values": {}, "error": None, "import_result": None, **_day_context(day), **extra})
+
+
+@bp.get("/days/<int:day_id>")
+def day(day_id: int):
+    return _day_page(get_or_404(OdysseyExamDay, day_id))
+
+
+def _act(day_id: int, action):
+    """Run one state action on a day in one transaction; a refusal is a 422 with the reason."""
+    exam_day = get_or_404(OdysseyExamDay, day_id)
+    try:
+        with db.transaction() as s:
+            action(s, exam_day)
+    except RuleError as exc:
+        db.session().refresh(exam_day)
+        return _day_page(exam_day, 422, error=exc.message)
+    return _day_page(exam_day)
+
+
+@bp.post("/days/<int:day_id>/confirm")
+def confirm(day_id: int):
+    return _act(day_id, lambda s, d: services.confirm(s, org_id(), current_user.id, d, _now()))
+
+
+@bp.post("/days/<int:day_id>/withdraw")
+def withdraw(day_id: int):
+    return _act(day_id, lambda s, d: services.withdraw(s, org_id(), current_user.id, d, _now()))
+
+
+@bp.post("/days/<int:day_id>/self-exam")
+def self_exam(day_id: int):
+    def action(s, d):
+        if request.form.get("status"):
+            services.set_self_exam_answer(s, org_id(), current_user.id, d, request.form["status"])
+        else:
+            services.request_self_exam(s, services.rule_context(s, org_id()), org_id(), current_user.id, d, _now())
+    return _act(day_id, action)
+
+
+@bp.post("/days/<int:day_id>/results")
+def results(day_id: int):
+    outcomes = {int(k.split("_", 1)[1]): v for k, v in request.form.items() if k.startswith("outcome_") and k[8:].isdigit()}
+    return _act(day_id, lambda s, d: services.enter_results(s, org_id(), current_user.id, d, outcomes, _now()))
+
+
+@bp.post("/days/<int:day_id>/complete")
+def complete(day_id: int):
+    return _act(day_id, lambda s, d: services.complete(s, org_id(), current_user.id, d, _now()))
+
+
+@bp.get("/days/<int:day_id>/copy")
+def application_copy(day_id: int):
+    """随時試験 実施申込書(控え) (3.1.2 / 3.3.3): printable with the browser."""
+    exam_day = get_or_404(OdysseyExamDay, day_id)
+    from portal.models import Organization
+    return htmx.render("odyssey/copy.html", "odyssey/copy.html", day=exam_day,
+                       org=db.session().get(Organization, org_id()), remit=services.remittance(db.session(), exam_day),
+                       people=services.candidates(db.session(), exam_day), printed_at=_now(), **_ctx_common())
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def _form_cells(form) -> dict[str, str]:
+    """The entry form's subject rows as CSV cells, so form and CSV share one validator."""
+    raw = {name: form.get(name, "") for name in COLUMNS.values() if name not in SUBJECT_FIELDS}
+    if raw.get("birth_date"):
+        raw["birth_date"] = raw["birth_date"].replace("-", "/")
+    for i, name in enumerate(SUBJECT_FIELDS, start=1):
+        code = (form.get(f"code{i}") or "").strip()
+        kind = form.get(f"kind{i}") or "general"
+        parts = [f"{'' if kind in ('general', 'voucher') else PRICE_KIND_PREFIX[kind]}{code}"] if code else []
+        if code and form.get(f"period{i}"):
+            parts.append(form[f"period{i}"].strip())
+        if code and form.get(f"ticket{i}"):
+            parts.append(form[f"ticket{i}"].strip())
+        raw[name] = " ".join(parts)
+        if code and kind == "voucher" and not form.get(f"ticket{i}"):
+            raw[name] = code + " __missing_ticket__"
+    return raw
+
+
+def _declared_attempt(form) -> list[AttemptFact]:
+    if not form.get("prev_start"):
+        return []
+    start = parse.datetime_value(_datetime_local(form["prev_start"]), "prev_start")
+    end = parse.datetime_value(_datetime_local(form.get("prev_end") or ""), "prev_end", required=False) or start
+    outcome = form.get("prev_outcome")
+    if outcome not in ("passed", "failed"):
+        raise BadInput("invalid_field", Msg("前回の結果を選んでください。", "Choose the previous result."), "prev_outcome")
+    return [AttemptFact(start, end, outcome)]
+
+
+def _candidate_input(s, form):
+    data, errors = validate(_form_cells(form), services.subjects(s, org_id()))
+    if errors:
+        raise services.FormErrors(errors)
+    return data
+
+
+def _form_error_page(exam_day, exc: RuleError, form):
+    errors = {e.field: e.message for e in getattr(exc, "errors", [])}
+    db.session().rollback()
+    return _day_page(exam_day, 422, error=exc.message if not errors else None, errors=errors, values=dict(form))
+
+
+@bp.post("/days/<int:day_id>/candidates")
+def add_candidate(day_id: int):
+    exam_day = get_or_404(OdysseyExamDay, day_id)
+    form = request.form
+    late = form.get("late") == "1"
+    try:
+        with db.transaction() as s:
+            data = _candidate_input(s, form)
+            facts = {"declared": _declared_attempt(form), "confirmed_with_odyssey": form.get("confirmed_with_odyssey") == "on"}
+            if late:
+                services.late_add(s, services.rule_context(s, org_id()), org_id(), current_user.id, exam_day, data, _now(), **facts)
+            else:
+                services.add_candidate(s, org_id(), current_user.id, exam_day, data, _now(), **facts)
+    except RuleError as exc:
+        return _form_error_page(exam_day, exc, form)
+    warnings = data.warnings
+    return _day_page(exam_day, warnings=warnings)
+
+
+@bp.post("/candidates/<int:candidate_id>/delete")
+def delete_candidate(candidate_id: int):
+    candidate = get_or_404(OdysseyCandidate, candidate_id)
+    exam_day = get_or_404(OdysseyExamDay, candidate.exam_day_id)
+    try:
+        with db.transaction() as s:
+            services.delete_candidate(s, org_id(), current_user.id, candidate, _now())
+    except RuleError as exc:
+        return _day_page(exam_day, 422, error=exc.message)
+    return _day_page(exam_day)
+
+
+@bp.route("/candidates/<int:candidate_id>/edit", methods=["GET", "POST"])
+def edit_candidate(candidate_id: int):
+    candidate = get_or_404(OdysseyCandidate, candidate_id)
+    exam_day = get_or_404(OdysseyExamDay, candidate.exam_day_id)
+    if request.method == "POST":
+        try:
+            with db.transaction() as s:
+                services.update_candidate(s, org_id(), current_user.id, candidate, _candidate_input(s, request.form), _now())
+        except RuleError as exc:
+            errors = {e.field: e.message for e in getattr(exc, "errors", [])}
+            db.session().rollback()
+            return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=422,
+                               day=exam_day, candidate=candidate, values=dict(request.form), errors=errors,
+                               error=None if errors else exc.message, **_form_context())
+        return redirect(url_for("odyssey.day", day_id=exam_day.id))
+    tests = [t for t in services.tests(db.session(), exam_day) if t.candidate_id == candidate.id]
+    values = {name: getattr(candidate, name) or "" for name in COLUMNS.values() if name not in SUBJECT_FIELDS}
+    values["birth_date"] = candidate.birth_date.isoformat() if candidate.birth_date else ""
+    values["candidate_type"] = str(candidate.candidate_type)
+    for i, t in enumerate(tests, start=1):
+        values.update({f"code{i}": t.subject_code, f"kind{i}": t.price_kind, f"period{i}": t.period, f"ticket{i}": t.ticket})
+    return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", day=exam_day, candidate=candidate,
+                       values=values, errors={}, error=None, **_form_context())
+
+
+def _form_context() -> dict[str, Any]:
+    return {"subjects": list(services.subjects(db.session(), org_id()).values()), "offered_kinds": offered_kinds,
+            **_ctx_common()}
+
+
+# --------------------------------------------------------------------------- CSV import
+
+
+@bp.post("/days/<int:day_id>/import")
+def import_csv(day_id: int):
+    exam_day = get_or_404(OdysseyExamDay, day_id)
+    upload = request.files.get("file")
+    data = upload.read(csv_import.MAX_BYTES + 1) if upload else b""
+    try:
+        with db.transaction() as s:
+            result = services.import_csv(s, org_id(), current_user.id, exam_day, data, upload.filename if upload else "", _now())
+    except services.ImportFailed as exc:
+        return _day_page(exam_day, 422, import_result=exc.result)
+    except RuleError as exc:
+        return _day_page(exam_day, 422, error=exc.message)
+    return _day_page(exam_day, 422 if result.errors else 200, import_result=result)
+
+
+@bp.post("/days/<int:day_id>/import/delete")
+def delete_import(day_id: int):
+    return _act(day_id, lambda s, d: services.delete_import(s, org_id(), current_user.id, d, _now()))
+
+
+# --------------------------------------------------------------------------- catalog (admin)
+
+
+def _catalog(status=200, error=None, edited=None):
+    s = db.session()
+    services.ensure_catalog(s, org_id())
+    s.commit()
+    rows = s.exec(scoped(OdysseySubject).order_by(OdysseySubject.family, OdysseySubject.code)).all()
+    return htmx.render("odyssey/catalog.html", "odyssey/partials/catalog_table.html", status=status, rows=rows,
+                       error=error, edited=edited, families=FAMILIES, **_ctx_common())
+
+
+@bp.get("/catalog")
+def catalog():
+    return _catalog()
+
+
+CATALOG_AMOUNTS = ("price_general", "price_student", "price_student_or_teacher", "price_member",
+                   "price_certificate_holder", "commission", "voucher_commission")
+
+
+@bp.post("/catalog")
+def save_subject():
+    """Add or edit a subject (admins). Amounts are integer yen or blank (unknown)."""
+    require_admin()
+    form = request.form
+    try:
+        code = (form.get("code") or "").strip()
+        name = (form.get("name") or "").strip()
+        family = form.get("family")
+        if not code or len(code) > 50:
+            raise BadInput("invalid_field", Msg("科目コードを50文字以内で入力してください。", "Enter a code (50 characters at most)."), "code")
+        if not name:
+            raise BadInput("missing_field", Msg("科目名を入力してください。", "Enter a name."), "name")
+        if family not in FAMILIES:
+            raise BadInput("invalid_field", Msg("試験の系統(再受験ルールの区分)を選んでください。", "Choose a family."), "family")
+        amounts = {k: int_field(form, k) for k in CATALOG_AMOUNTS}
+        with db.transaction() as s:
+            row = s.exec(scoped(OdysseySubject).where(OdysseySubject.code == code)).first()
+            before = audit.snapshot(row) if row else None
+            if row is None:
+                row = OdysseySubject(organization_id=org_id(), code=code, name=name, family=family)
+            row.name, row.family, row.active = name[:200], family, form.get("active", "on") == "on"
+            for k, v in amounts.items():
+                setattr(row, k, v)
+            s.add(row)
+            s.flush()
+            audit.record(s, org_id(), current_user.id, "update" if before else "create", "odyssey_subject", row.id,
+                         before, audit.snapshot(row))
+    except RuleError as exc:
+        return _catalog(422, exc.message)
+    return _catalog(edited=code)
+
+
+# --------------------------------------------------------------------------- venue, contract year
+
+
+def _venue_page(status=200, error=None):
+    s = db.session()
+    v = services.venue(s, org_id())
+    s.commit()
+    fee = year = None
+    if v.contract_start:
+        year = contract.contract_year(v.contract_start, _now().date())
+        this = services.tests_in(s, org_id(), year.count_from, year.count_to)
+        previous = None
+        if year.index:
+            prev = contract.contract_year(v.contract_start, year.start - timedelta(days=1))
+            previous = services.tests_in(s, org_id(), prev.count_from, prev.count_to)
+        fee = (contract.annual_fee(v.contract_kind, year, this, previous), this, previous)
+    logs = s.exec(scoped(OdysseyPurgeLog).order_by(OdysseyPurgeLog.ran_at.desc()).limit(24)).all()
+    return htmx.render("odyssey/venue.html", "odyssey/partials/venue_body.html", status=status, venue=v, year=year, fee=fee,
+                       kinds=contract.KINDS, logs=logs, error=error, **_ctx_common())
+
+
+@bp.get("/venue")
+def venue():
+    return _venue_page()
+
+
+@bp.post("/venue")
+def save_venue():
+    require_admin()
+    form = request.form
+    try:
+        balance = int_field(form, "deposit_balance")
+        proctors = int_field(form, "proctor_count")
+        start = parse.date_value(form.get("contract_start"), "contract_start", required=False)
+        kind = form.get("contract_kind", "standard")
+        if kind not in contract.KINDS:
+            raise BadInput("invalid_field", Msg("契約の種類を選んでください。", "Choose the contract kind."), "contract_kind")
+        with db.transaction() as s:
+            v = services.venue(s, org_id())
+            before = audit.snapshot(v)
+            if balance is not None:
+                v.deposit_balance, v.balance_updated_at = balance, _now()
+            if proctors is not None:
+                v.proctor_count = max(1, proctors)
+            v.contract_start, v.contract_kind = start, kind
+            s.add(v)
+            audit.record(s, org_id(), current_user.id, "update", "odyssey_venue", v.id, before, audit.snapshot(v))
+    except RuleError as exc:
+        return _venue_page(422, exc.message)
+    return _venue_page()
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@bp.cli.command("purge")
+def purge_command():
+    """ODY-PII: delete application personal data one month after the exam (safe to repeat)."""
+    with db.transaction() as s:
+        logs = purge.purge(s, now_jst())
+    for log in logs:
+        click.echo(f"purged exam day {log.exam_day_id} ({log.exam_date.isoformat()}): {log.candidates_purged} candidate(s)")
+    click.echo(f"{len(logs)} exam day(s) purged")
+
+
+@bp.cli.command("advance-states")
+def advance_states_command():
+    """ODY-ST: move exam days to the state the clock puts them in (expired, exam day, results due)."""
+    with db.transaction() as s:
+        changed = services.advance_states(s, None, now_jst())
+    click.echo(f"{changed} exam day(s) changed state")

@@ -1,16 +1,14 @@
 """Organisation admin: closure days per provider (seeded from the plugin defaults)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, request
 from flask_login import current_user
 from sqlmodel import select
 
 from portal import audit, db, htmx
 from portal.auth import require_admin
-from portal.bookings import providers, recompute_deadlines
-from portal.models import ClosureDay
+from portal.bookings import providers, recompute_deadlines, settings
+from portal.models import ClosureDay, ProviderSettingValue
 from portal.rules import BadInput, Msg, RuleError
 from portal.rules import parse
 from portal.scoping import get_or_404, org_id, scoped
@@ -27,8 +25,9 @@ def _render(provider_id: str, errors=None, values=None, status=200):
     info = providers().info(provider_id)
     rows = db.session().exec(scoped(ClosureDay).where(ClosureDay.provider == provider_id)
                              .order_by(ClosureDay.yearly.desc(), ClosureDay.start_date)).all()
+    current = {**{s.key: s.default for s in info.settings}, **settings(db.session(), org_id(), provider_id)}
     return htmx.render("admin/closures.html", "admin/partials/closures.html", status=status, info=info, rows=rows,
-                       errors=errors or {}, values=values or {})
+                       errors=errors or {}, values=values or {}, current=current)
 
 
 @bp.get("/providers/<provider_id>/closures")
@@ -72,5 +71,42 @@ def delete_closure(closure_id: int):
         audit.record(s, org_id(), current_user.id, "delete", "closure_day", row.id, audit.snapshot(row), None)
         s.delete(row)
         s.flush()
+        recompute_deadlines(s, org_id(), provider_id)
+    return _render(provider_id)
+
+
+@bp.post("/providers/<provider_id>/settings")
+def save_settings(provider_id: str):
+    """The provider's per-organisation switches (e.g. a reading the rulebook leaves open)."""
+    if provider_id not in providers():
+        abort(404)
+    info = providers().info(provider_id)
+    errors = {}
+    values = {}
+    for setting in info.settings:
+        raw = request.form.get(setting.key)
+        if isinstance(setting.default, bool):
+            values[setting.key] = raw in ("on", "true")
+        elif isinstance(setting.default, int):
+            text_value = (raw or "").strip()
+            if not text_value.isdigit() or int(text_value) > 1_000_000:
+                errors[setting.key] = Msg("0以上の整数を入力してください。", "Enter a whole number of 0 or more.")
+            else:
+                values[setting.key] = int(text_value)
+        else:
+            values[setting.key] = (raw or "").strip()
+    if errors:
+        return _render(provider_id, errors, request.form, 422)
+    with db.transaction() as s:
+        rows = {r.key: r for r in s.exec(select(ProviderSettingValue).where(
+            ProviderSettingValue.organization_id == org_id(), ProviderSettingValue.provider == provider_id)).all()}
+        before = {k: r.value for k, r in rows.items() if k in values}
+        for key, value in values.items():
+            row = rows.get(key) or ProviderSettingValue(organization_id=org_id(), provider=provider_id, key=key)
+            row.value = value
+            s.add(row)
+        s.flush()
+        audit.record(s, org_id(), current_user.id, "update", "provider_setting", None,
+                     {"provider": provider_id, **before}, {"provider": provider_id, **values})
         recompute_deadlines(s, org_id(), provider_id)
     return _render(provider_id)

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from portal import bookings as service
-from portal import db, htmx
+from portal import audit, db, htmx
 from portal.models import Booking, BookingDeadline, Candidate, ExamSession, RefundAccount
 from portal.rules import BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
@@ -78,7 +78,6 @@ def _create_session(s, info) -> ExamSession:
                       end=start + timedelta(minutes=duration), capacity=capacity)
     s.add(row)
     s.flush()
-    from portal import audit
     audit.record(s, org_id(), current_user.id, "create", "exam_session", row.id, None, audit.snapshot(row))
     return row
 
@@ -174,6 +173,7 @@ def _new_booking(s, info) -> service.NewBooking:
                               given_kana=(form.get("given_kana") or "").strip()[:100])
         s.add(candidate)
         s.flush()
+        audit.record(s, org_id(), current_user.id, "create", "candidate", candidate.id, None, audit.snapshot(candidate))
         candidate_id = candidate.id
     else:
         get_or_404(Candidate, candidate_id)
