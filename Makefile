@@ -35,11 +35,9 @@ run: install
 test: install-test chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Recompile the English catalog after editing portal/translations/en/LC_MESSAGES/messages.po.
+## Extract/update/compile the English catalogs (core and each plugin); then translate the .po files.
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
-	$(BIN)/pybabel compile -d portal/translations
+	$(FLASK) translations
 
 bench: install-test
 	$(BIN)/python bench/run.py

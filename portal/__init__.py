@@ -66,7 +66,6 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         BABEL_DEFAULT_LOCALE=DEFAULT,
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         WTF_CSRF_TIME_LIMIT=None,
         PAGE_SIZE=25,
     )
@@ -87,6 +86,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         *(FileSystemLoader(str(folder)) for folder in providers.template_folders()),
     ])
 
+    # The core's catalog plus each plugin package's own (merged by Flask-Babel).
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        [str(Path(__file__).parent / "translations"),
+         *(str(folder / "translations") for folder in providers.plugin_folders() if (folder / "translations").is_dir())])
     csrf.init_app(app)
     babel.init_app(app, locale_selector=request_language)
     from portal import auth

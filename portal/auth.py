@@ -16,7 +16,7 @@ from portal.models import User
 bp = Blueprint("auth", __name__)
 
 #: Endpoints reachable without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "web.set_language", "web.health"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "web.set_language", "web.health", "feeds.ics"}
 PUBLIC_BLUEPRINTS = {"api"}
 
 
@@ -54,7 +54,7 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    if not target:
+    if not target or target in ("/?", "/"):
         return url_for("web.home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/"):

@@ -18,7 +18,6 @@ from portal import audit
 from portal.models import (
     Booking, BookingDeadline, ClosureDay, ExamSession, ProviderSettingValue, RefundAccount,
 )
-from portal.orgs import SEEDED_KEY
 from portal.providers import Providers, RuleContext
 from portal.rules import (
     ClosureRule, DeadlineQuery, Msg, Payment, PolicyDecision, PolicyFacts, RuleRefusal, jst,
@@ -49,7 +48,7 @@ def closure_rules(db: Session, organization_id: int, provider_id: str) -> list[C
 def settings(db: Session, organization_id: int, provider_id: str) -> dict:
     rows = db.exec(select(ProviderSettingValue).where(ProviderSettingValue.organization_id == organization_id,
                                                       ProviderSettingValue.provider == provider_id)).all()
-    return {r.key: r.value for r in rows if r.key != SEEDED_KEY}
+    return {r.key: r.value for r in rows if not r.key.startswith("_")}  # "_…" keys are the core's own
 
 
 def org_context(db: Session, organization_id: int, provider_id: str) -> RuleContext:

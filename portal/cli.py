@@ -34,6 +34,19 @@ def init_app(app: Flask) -> None:
             version_path.mkdir(parents=True, exist_ok=True)
         migrate.revision(app, message, branch=plugin_id, version_path=version_path)
 
+    @app.cli.command("translations")
+    def translations_command():
+        """Extract, update and compile the core's and every plugin's English catalog."""
+        from pathlib import Path
+        from portal import translations_tool
+        root = Path(app.root_path).parent
+        packages = [Path(app.root_path), *app.extensions["exam_portal.providers"].plugin_folders()]
+        for package in packages:
+            if package.name == "default_plugins":
+                continue
+            missing = translations_tool.update(package, root)
+            click.echo(f"{package.relative_to(root)}: {len(missing)} untranslated")
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load the demo organisation, an operator (login printed), sessions and bookings."""

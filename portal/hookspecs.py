@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from datetime import datetime
+
     from portal.providers import RuleContext
     from portal.rules import (
-        DeadlineQuery, PolicyDecision, PolicyFacts, ProviderInfo, Quote, QuoteQuery,
-        RetakeDecision, RetakeQuery, Deadline,
+        AttemptRecord, Deadline, DeadlineQuery, DueItem, PolicyDecision, PolicyFacts, ProviderInfo,
+        Quote, QuoteQuery, RetakeDecision, RetakeQuery, SessionItem,
     )
 
 PROJECT = "exam_portal"
@@ -99,6 +101,35 @@ def provider_policy(ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision | No
     :class:`portal.rules.PolicyDecision` with a ``change`` and a ``cancel`` decision, and
     ``lapse`` when the booking ends by itself (e.g. unpaid past its due date): the core
     expires stored bookings whose lapse says ``lapsed=True``.
+    """
+
+
+@hookspec
+def provider_due_items(ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
+    """The organisation's stored deadlines of this provider falling in ``[start, end)``.
+
+    Collected from every plugin taking part in ``ctx.provider``'s questions (its own plugin
+    and non-provider plugins such as the core's bookings); each returns a list of
+    :class:`portal.rules.DueItem` (kind, moment, rule, explanation, what it is about and a
+    link to act). The dashboard, the month calendar and the ICS feed are built from these,
+    so a provider added later appears there without any change to those pages.
+    """
+
+
+@hookspec
+def provider_sessions(ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[SessionItem]:
+    """The organisation's exam sessions / exam days of this provider starting in
+    ``[start, end)`` as :class:`portal.rules.SessionItem` (exam code, start, end, label,
+    link, seats left). Used by the calendar, the ICS feed and the retake planner ("which
+    upcoming sessions may this candidate join").
+    """
+
+
+@hookspec
+def provider_attempts(ctx: RuleContext, organization_id: int, candidate_id: int) -> list[AttemptRecord]:
+    """A candidate's past attempts at this provider's exams that a plugin keeps itself
+    (results entered in its own pages), as :class:`portal.rules.AttemptRecord`. The retake
+    planner asks ``provider_retake`` with them.
     """
 
 

@@ -24,6 +24,8 @@ STATUSES = {
     "cancelled": _l("キャンセル済み"),
     "expired": _l("期限切れ(自動キャンセル)"),
 }
+OUTCOMES = {"passed": _l("合格"), "failed": _l("不合格"), "absent": _l("欠席")}
+ROLES = {"admin": _l("管理者"), "staff": _l("担当者")}
 REQUIREMENTS = {
     "card_reauthorization": _l("カード再与信が必要"),
 }
@@ -39,3 +41,5 @@ deadline_label = _lookup(DEADLINE_KINDS)
 payment_label = _lookup(PAYMENT_METHODS)
 status_label = _lookup(STATUSES)
 requirement_label = _lookup(REQUIREMENTS)
+outcome_label = _lookup(OUTCOMES)
+role_label = _lookup(ROLES)

@@ -188,3 +188,16 @@ class ProviderSettingValue(SQLModel, table=True):
     provider: str = Field(max_length=50)
     key: str = Field(max_length=100)
     value: Any = Field(default=None, sa_type=JSON)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A private ICS URL of an organisation; revoked by setting ``revoked_at``.
+    Only a hash of the secret token is stored."""
+
+    __tablename__ = "calendar_feed"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    revoked_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)

@@ -42,3 +42,27 @@ def ensure_all_organizations(db: Session) -> int:
     for org_id in db.exec(select(Organization.id)).all():
         total += ensure_provider_defaults(db, org_id)
     return total
+
+
+ENABLED_KEY = "_enabled"
+
+
+def enabled_provider_ids(db: Session, organization_id: int) -> list[str]:
+    """Installed providers the organisation uses (all unless an admin disabled one)."""
+    providers = current_app.extensions["exam_portal.providers"]
+    disabled = {row.provider for row in db.exec(select(ProviderSettingValue).where(
+        ProviderSettingValue.organization_id == organization_id, ProviderSettingValue.key == ENABLED_KEY)).all()
+        if row.value is False}
+    return [pid for pid in providers.ids() if pid not in disabled]
+
+
+def set_provider_enabled(db: Session, organization_id: int, provider_id: str, enabled: bool) -> bool:
+    """Returns the previous state."""
+    row = db.exec(select(ProviderSettingValue).where(
+        ProviderSettingValue.organization_id == organization_id, ProviderSettingValue.provider == provider_id,
+        ProviderSettingValue.key == ENABLED_KEY)).first()
+    before = True if row is None else bool(row.value)
+    row = row or ProviderSettingValue(organization_id=organization_id, provider=provider_id, key=ENABLED_KEY)
+    row.value = enabled
+    db.add(row)
+    return before

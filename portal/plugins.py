@@ -24,8 +24,12 @@ def enabled_names(env: str | None = None) -> set[str] | None:
 def make_plugin_manager(only: Iterable[str] | None = None, extra: Iterable[object] = ()) -> pluggy.PluginManager:
     """A plugin manager with the entry-point plugins (``only`` those names, if given)
     plus ``extra`` plugin objects. ``check_pending()`` makes a misspelled hook fail here."""
+    from portal.default_plugins import DEFAULT_PLUGINS
+
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    for plugin in DEFAULT_PLUGINS:
+        pm.register(plugin, name=f"portal.default.{plugin.__name__.rsplit('.', 1)[-1]}")
     wanted = set(only) if only is not None else enabled_names()
     for ep in entry_points(group=hookspecs.PROJECT):
         if wanted is not None and ep.name not in wanted:

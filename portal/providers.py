@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +17,7 @@ import pluggy
 
 from portal.business_days import BusinessCalendar
 from portal.rules import (
+    AttemptRecord, DueItem, SessionItem,
     ClosureRule, Deadline, DeadlineQuery, Exam, PolicyDecision, PolicyFacts, ProviderInfo, Quote,
     QuoteQuery, RetakeDecision, RetakeQuery, RuleError, UnknownExam, UnknownProvider, Msg,
 )
@@ -153,6 +155,18 @@ class Providers:
 
     def policy(self, ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision:
         return self._ask(ctx, "provider_policy", "policy", facts=facts)
+
+    def _collect(self, ctx: RuleContext, hook: str, **kwargs) -> list:
+        return [item for group in self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs) for item in (group or [])]
+
+    def due_items(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
+        return self._collect(ctx, "provider_due_items", organization_id=organization_id, start=start, end=end)
+
+    def sessions(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[SessionItem]:
+        return self._collect(ctx, "provider_sessions", organization_id=organization_id, start=start, end=end)
+
+    def attempts(self, ctx: RuleContext, organization_id: int, candidate_id: int) -> list[AttemptRecord]:
+        return self._collect(ctx, "provider_attempts", organization_id=organization_id, candidate_id=candidate_id)
 
     @cached_property
     def blueprints(self) -> list[Any]:

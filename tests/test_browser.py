@@ -41,6 +41,8 @@ def signed_in(page, live_server, org_factory):
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
+    expect(page).to_have_url(f"{live_server}/dashboard")
+    page.goto(f"{live_server}/providers/prometric")
     expect(page.locator("#provider-panel")).to_be_visible()
     return org_id
 

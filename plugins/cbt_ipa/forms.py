@@ -6,7 +6,7 @@ from typing import Mapping
 
 from portal.rules import BadInput, Msg
 from portal.rules import parse
-from portal.web.forms import _datetime_local, int_field
+from portal.web.forms import datetime_local, int_field
 
 from plugins.cbt_ipa.services import BookingInput
 
@@ -17,7 +17,7 @@ def date_field(form: Mapping[str, str], name: str) -> date | None:
 
 def datetime_field(form: Mapping[str, str], name: str, required: bool = False) -> datetime | None:
     raw = (form.get(name) or "").strip()
-    return parse.datetime_value(_datetime_local(raw) if raw else None, name, required=required)
+    return parse.datetime_value(datetime_local(raw) if raw else None, name, required=required)
 
 
 def booking_input(form: Mapping[str, str], payment_methods) -> BookingInput:

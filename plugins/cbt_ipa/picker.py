@@ -57,7 +57,8 @@ def _reasons(s, rules: PickerRules) -> list[Msg]:
         why.append(Msg("2日後までの試験のため、変更先に選べません(IPA-CH-1)。",
                        "Within 2 days: inside its change lock, it cannot be a new date (IPA-CH-1)."))
     if s.seats_left <= 0:
-        why.append(Msg("空席がありません(IPA-CH-4)。", "No free seat (IPA-CH-4)."))
+        why.append(Msg("空席がありません(IPA-CH-4)。", "No free seat (IPA-CH-4).") if rules.changing
+                   else Msg("空席がありません(空きのない日は予約できません)。", "No free seat: a full date cannot be booked."))
     return why
 
 

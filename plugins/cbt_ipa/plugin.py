@@ -64,3 +64,19 @@ def provider_retake(ctx, query):
 def portal_blueprints():
     from plugins.cbt_ipa.views import blueprint
     return [blueprint]
+
+
+@hookimpl
+def provider_due_items(ctx, organization_id, start, end):
+    if ctx.provider.id != PROVIDER_ID:
+        return []
+    from plugins.cbt_ipa.records import due_items
+    return due_items(organization_id, start, end)
+
+
+@hookimpl
+def provider_sessions(ctx, organization_id, start, end):
+    if ctx.provider.id != PROVIDER_ID:
+        return []
+    from plugins.cbt_ipa.records import sessions
+    return sessions(organization_id, start, end)

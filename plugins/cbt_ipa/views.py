@@ -115,8 +115,8 @@ def _new_booking_dates(values) -> dict[str, Any]:
     """The date picker of a new booking for the facts entered so far."""
     info = _info()
     form = dict(values)
-    form.setdefault("exam", info.exams[0].code)
-    form.setdefault("payment_method", info.payment_methods[0])
+    form["exam"] = form.get("exam") or info.exams[0].code
+    form["payment_method"] = form.get("payment_method") or info.payment_methods[0]
     picker_error = None
     try:
         data = forms.booking_input(form, info.payment_methods)
@@ -138,7 +138,8 @@ def book_dates():
 @blueprint.route("/book", methods=["GET", "POST"])
 def book():
     errors: dict[str, Msg] = {}
-    values: Any = request.form if request.method == "POST" else {"session_id": request.args.get("session", "")}
+    values: Any = request.form if request.method == "POST" else {"session_id": request.args.get("session", ""),
+                                                                 "exam": request.args.get("exam", "")}
     if request.method == "POST":
         try:
             with db.transaction() as s:

@@ -6,6 +6,7 @@ from portal.rules import Msg, ProviderInfo, jst
 
 from plugins.jstc_group import models  # noqa: F401  (registers the plugin's tables)
 from plugins.jstc_group import rules
+from plugins.jstc_group.calendar_items import due_items, session_items
 from plugins.jstc_group.grades import GRADES
 from plugins.jstc_group.sessions import published_session_on
 
@@ -46,6 +47,16 @@ def provider_quote(ctx, query):
 def provider_policy(ctx, facts):
     session = published_session_on(jst(facts.exam_start).date()) if facts.exam_start else None
     return rules.policy(facts, session)
+
+
+@hookimpl
+def provider_due_items(ctx, organization_id, start, end):
+    return due_items(ctx.provider.id, organization_id, start, end) if ctx.provider.id == PROVIDER_ID else []
+
+
+@hookimpl
+def provider_sessions(ctx, organization_id, start, end):
+    return session_items(ctx.provider.id, organization_id, start, end) if ctx.provider.id == PROVIDER_ID else []
 
 
 @hookimpl

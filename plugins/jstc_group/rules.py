@@ -166,7 +166,8 @@ def application_deadline(session: SessionDates) -> Deadline:
         f"application deadline {deadline.en} ({period.en}); no upload is accepted after it."))
 
 
-def _fmt(at: datetime) -> str:
+def format_moment(at: datetime) -> str:
+    """``2026-06-19 23:59`` in Japan time (the moments the explanations name)."""
     return jst(at).strftime("%Y-%m-%d %H:%M")
 
 
@@ -196,13 +197,13 @@ def policy(facts: PolicyFacts, session: SessionDates | None) -> PolicyDecision:
     deadline = session.deadline_at
     if jst(facts.at) > deadline:
         return PolicyDecision(ChangeDecision(False, deadline, "JST-AP-1", Msg(
-            f"{session.name}の申込締切({_fmt(deadline)})を過ぎたため、一括申込書はアップロードできません。",
-            f"The application deadline of session {session.name} ({_fmt(deadline)}) has passed: the bulk form can no "
+            f"{session.name}の申込締切({format_moment(deadline)})を過ぎたため、一括申込書はアップロードできません。",
+            f"The application deadline of session {session.name} ({format_moment(deadline)}) has passed: the bulk form can no "
             "longer be uploaded.")), not_applied)
     return PolicyDecision(ChangeDecision(True, deadline, "JST-AP-1", Msg(
-        f"アップロード前は{session.name}の申込締切({_fmt(deadline)})まで一括申込書の内容を直せます。アップロード後は変更できません。",
+        f"アップロード前は{session.name}の申込締切({format_moment(deadline)})まで一括申込書の内容を直せます。アップロード後は変更できません。",
         f"Before the upload the bulk form may be changed until the application deadline of session {session.name} "
-        f"({_fmt(deadline)}); after the upload nothing can be changed.")), not_applied)
+        f"({format_moment(deadline)}); after the upload nothing can be changed.")), not_applied)
 
 
 # --------------------------------------------------------------------------- JST-SC-1 pass marks

@@ -14,10 +14,10 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from portal import audit
-from portal.rules import BadInput, Msg, RuleRefusal, jst
+from portal.rules import BadInput, Msg, RuleRefusal
 
 from plugins.jstc_group import bulk_form, rules
-from plugins.jstc_group.grades import GRADE_CODES, GRADES, PROFESSIONAL
+from plugins.jstc_group.grades import GRADE_CODES, PROFESSIONAL
 from plugins.jstc_group.models import JstcApplication, JstcExaminee, JstcSession
 from plugins.jstc_group.sessions import SessionDates
 
@@ -28,10 +28,6 @@ class UploadRefused(RuleRefusal):
     def __init__(self, message: Msg, problems: Sequence[bulk_form.FormProblem] = ()):
         super().__init__("upload_refused", message, "form")
         self.problems = list(problems)
-
-
-def _fmt(at: datetime) -> str:
-    return jst(at).strftime("%Y-%m-%d %H:%M")
 
 
 # --------------------------------------------------------------------------- sessions and groups
@@ -87,13 +83,13 @@ def lock_reason(application: JstcApplication, session: SessionDates, now: dateti
     """Why the group can no longer be edited, or None while it can."""
     if application.applied_at is not None:
         return Msg(
-            f"{_fmt(application.applied_at)}に一括申込書をアップロードして申込が完了しました。"
+            f"{rules.format_moment(application.applied_at)}に一括申込書をアップロードして申込が完了しました。"
             "申込完了後は受験者の追加・キャンセル・受験級の変更・修正はできず、返金もありません(JST-AP-1、規定3.3・3.4・9)。",
-            f"The bulk form was uploaded on {_fmt(application.applied_at)} and the application is complete: no examinee "
+            f"The bulk form was uploaded on {rules.format_moment(application.applied_at)} and the application is complete: no examinee "
             "can be added, cancelled, moved to another grade or corrected, and nothing is refunded (JST-AP-1).")
     if session.window_state(now) == "closed":
-        return Msg(f"申込締切({_fmt(session.deadline_at)})を過ぎたため、一括申込書はアップロードできません(JST-AP-1、規定3.5)。",
-                   f"The application deadline ({_fmt(session.deadline_at)}) has passed: the bulk form can no longer be "
+        return Msg(f"申込締切({rules.format_moment(session.deadline_at)})を過ぎたため、一括申込書はアップロードできません(JST-AP-1、規定3.5)。",
+                   f"The application deadline ({rules.format_moment(session.deadline_at)}) has passed: the bulk form can no longer be "
                    "uploaded (JST-AP-1).")
     return None
 
@@ -286,7 +282,3 @@ def results_summary(rows: Sequence[JstcExaminee]) -> list[GradeSummary]:
                 marks[r.mark] = marks.get(r.mark, 0) + 1
         summary.append(GradeSummary(code, len(of_grade), sum(1 for r in of_grade if r.score is not None), marks))
     return summary
-
-
-def grade_name(code: str) -> Msg:
-    return GRADES[code].name

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, request, send_file, url_for
+from flask import Blueprint, current_app, redirect, request, send_file, url_for
 from flask_login import current_user
 
 from portal import db, htmx
@@ -74,7 +74,7 @@ def create_session():
     return htmx.render("jstc_group/index.html", "jstc_group/partials/sessions.html", **_index_context({}, {}))
 
 
-@bp.post("/sessions/<int:session_id>/application")
+@bp.post("/sessions/apply/<int:session_id>")
 def create_application(session_id: int):
     session = get_or_404(JstcSession, session_id)
     try:
@@ -117,7 +117,7 @@ def group(application_id: int):
     return htmx.render("jstc_group/group.html", "jstc_group/partials/group_body.html", **_group_context(application, session))
 
 
-@bp.post("/groups/<int:application_id>/details")
+@bp.post("/details/<int:application_id>")
 def update_details(application_id: int):
     application, session = _load(application_id)
     try:
@@ -137,7 +137,7 @@ def _group_response(application: JstcApplication, session: JstcSession):
     return htmx.render("jstc_group/group.html", "jstc_group/partials/group_body.html", **_group_context(application, session))
 
 
-@bp.post("/groups/<int:application_id>/examinees")
+@bp.post("/examinees/<int:application_id>")
 def add_examinee(application_id: int):
     """Add one examinee by hand; the roster and the live quote come back (HTMX)."""
     application, session = _load(application_id)
@@ -152,10 +152,10 @@ def add_examinee(application_id: int):
     return htmx.render("jstc_group/group.html", "jstc_group/partials/roster.html", **_group_context(application, session))
 
 
-@bp.post("/groups/<int:application_id>/examinees/<int:examinee_id>/delete")
-def delete_examinee(application_id: int, examinee_id: int):
-    application, session = _load(application_id)
-    examinee = _examinee(application, examinee_id)
+@bp.post("/examinees/delete/<int:examinee_id>")
+def delete_examinee(examinee_id: int):
+    examinee = get_or_404(JstcExaminee, examinee_id)
+    application, session = _load(examinee.application_id)
     try:
         with db.transaction() as s:
             services.delete_draft(s, application, session.dates(), current_user.id, examinee, now_jst())
@@ -167,17 +167,10 @@ def delete_examinee(application_id: int, examinee_id: int):
     return htmx.render("jstc_group/group.html", "jstc_group/partials/roster.html", **_group_context(application, session))
 
 
-def _examinee(application: JstcApplication, examinee_id: int) -> JstcExaminee:
-    examinee = get_or_404(JstcExaminee, examinee_id)
-    if examinee.application_id != application.id:
-        abort(404)
-    return examinee
-
-
 # --------------------------------------------------------------------------- the bulk form
 
 
-@bp.get("/groups/<int:application_id>/form.xlsx")
+@bp.get("/bulk-form/<int:application_id>")
 def download_form(application_id: int):
     """The form of this session, pre-filled with the examinees listed so far (blank if none)."""
     application, session = _load(application_id)
@@ -189,7 +182,7 @@ def download_form(application_id: int):
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-@bp.post("/groups/<int:application_id>/upload")
+@bp.post("/bulk-form/upload/<int:application_id>")
 def upload(application_id: int):
     application, session = _load(application_id)
     file = request.files.get("form")
@@ -211,7 +204,7 @@ def upload(application_id: int):
 # --------------------------------------------------------------------------- invoice and results
 
 
-@bp.get("/groups/<int:application_id>/invoice")
+@bp.get("/invoice/<int:application_id>")
 def invoice(application_id: int):
     application, session = _load(application_id)
     organization = db.session().get(Organization, org_id())
@@ -219,7 +212,7 @@ def invoice(application_id: int):
                        organization=organization, **_group_context(application, session))
 
 
-@bp.get("/groups/<int:application_id>/results")
+@bp.get("/results/<int:application_id>")
 def results(application_id: int):
     application, session = _load(application_id)
     return htmx.render("jstc_group/results.html", "jstc_group/partials/results.html", **_results_context(application, session))
@@ -231,10 +224,10 @@ def _results_context(application: JstcApplication, session: JstcSession, **extra
             "closed": services.results_open(application, session.dates(), now_jst().date()), "errors": {}, **extra}
 
 
-@bp.post("/groups/<int:application_id>/results/<int:examinee_id>")
-def record_result(application_id: int, examinee_id: int):
-    application, session = _load(application_id)
-    examinee = _examinee(application, examinee_id)
+@bp.post("/results/record/<int:examinee_id>")
+def record_result(examinee_id: int):
+    examinee = get_or_404(JstcExaminee, examinee_id)
+    application, session = _load(examinee.application_id)
     try:
         score = int_field(request.form, "score")
         with db.transaction() as s:

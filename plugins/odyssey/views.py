@@ -17,11 +17,13 @@ from portal.rules import AttemptFact, BadInput, Msg, RuleError, jst
 from portal.rules import parse
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
-from portal.web.forms import _datetime_local, int_field
+from portal.web.forms import datetime_local, int_field
 
 from plugins.odyssey import contract, csv_import, deadlines, purge, services, states
 from plugins.odyssey.catalog import FAMILIES, FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, offered_kinds
-from plugins.odyssey.fields import CANDIDATE_TYPES, COLUMNS, GENDERS, LABELS, PREFECTURES, SUBJECT_FIELDS, validate
+from plugins.odyssey.fields import (
+    CANDIDATE_TYPES, COLUMNS, GENDERS, LABELS, PREFECTURES, SUBJECT_FIELDS, FieldError, validate,
+)
 from plugins.odyssey.models import (
     OdysseyCandidate, OdysseyExamDay, OdysseyImport, OdysseyPurgeLog, OdysseySubject,
 )
@@ -62,7 +64,7 @@ def index():
 def create_day():
     form = request.form
     try:
-        start = parse.datetime_value(_datetime_local(form.get("exam_start") or ""), "exam_start")
+        start = parse.datetime_value(datetime_local(form.get("exam_start") or ""), "exam_start")
         with db.transaction() as s:
             ctx = services.rule_context(s, org_id())
             day = services.create_exam_day(s, ctx, org_id(), current_user.id, start, _now())
@@ -102,7 +104,7 @@ def _day_page(day: OdysseyExamDay, status: int = 200, **extra):
                        **{"errors": {}, "values": {}, "error": None, "import_result": None, **_day_context(day), **extra})
 
 
-@bp.get("/days/<int:day_id>")
+@bp.get("/day/<int:day_id>")
 def day(day_id: int):
     return _day_page(get_or_404(OdysseyExamDay, day_id))
 
@@ -119,17 +121,17 @@ def _act(day_id: int, action):
     return _day_page(exam_day)
 
 
-@bp.post("/days/<int:day_id>/confirm")
+@bp.post("/confirm/<int:day_id>")
 def confirm(day_id: int):
     return _act(day_id, lambda s, d: services.confirm(s, org_id(), current_user.id, d, _now()))
 
 
-@bp.post("/days/<int:day_id>/withdraw")
+@bp.post("/withdraw/<int:day_id>")
 def withdraw(day_id: int):
     return _act(day_id, lambda s, d: services.withdraw(s, org_id(), current_user.id, d, _now()))
 
 
-@bp.post("/days/<int:day_id>/self-exam")
+@bp.post("/self-exam/<int:day_id>")
 def self_exam(day_id: int):
     def action(s, d):
         if request.form.get("status"):
@@ -139,18 +141,18 @@ def self_exam(day_id: int):
     return _act(day_id, action)
 
 
-@bp.post("/days/<int:day_id>/results")
+@bp.post("/results/<int:day_id>")
 def results(day_id: int):
     outcomes = {int(k.split("_", 1)[1]): v for k, v in request.form.items() if k.startswith("outcome_") and k[8:].isdigit()}
     return _act(day_id, lambda s, d: services.enter_results(s, org_id(), current_user.id, d, outcomes, _now()))
 
 
-@bp.post("/days/<int:day_id>/complete")
+@bp.post("/complete/<int:day_id>")
 def complete(day_id: int):
     return _act(day_id, lambda s, d: services.complete(s, org_id(), current_user.id, d, _now()))
 
 
-@bp.get("/days/<int:day_id>/copy")
+@bp.get("/copy/<int:day_id>")
 def application_copy(day_id: int):
     """随時試験 実施申込書(控え) (3.1.2 / 3.3.3): printable with the browser."""
     exam_day = get_or_404(OdysseyExamDay, day_id)
@@ -177,16 +179,21 @@ def _form_cells(form) -> dict[str, str]:
         if code and form.get(f"ticket{i}"):
             parts.append(form[f"ticket{i}"].strip())
         raw[name] = " ".join(parts)
-        if code and kind == "voucher" and not form.get(f"ticket{i}"):
-            raw[name] = code + " __missing_ticket__"
     return raw
+
+
+def _vouchers_without_ticket(form) -> list[FieldError]:
+    return [FieldError(name, Msg(f"{LABELS[name]}: 受験チケットを利用する場合はチケット番号を半角で入力してください。",
+                                 f"{LABELS[name]}: enter the voucher number for a voucher test."))
+            for i, name in enumerate(SUBJECT_FIELDS, start=1)
+            if form.get(f"code{i}") and form.get(f"kind{i}") == "voucher" and not (form.get(f"ticket{i}") or "").strip()]
 
 
 def _declared_attempt(form) -> list[AttemptFact]:
     if not form.get("prev_start"):
         return []
-    start = parse.datetime_value(_datetime_local(form["prev_start"]), "prev_start")
-    end = parse.datetime_value(_datetime_local(form.get("prev_end") or ""), "prev_end", required=False) or start
+    start = parse.datetime_value(datetime_local(form["prev_start"]), "prev_start")
+    end = parse.datetime_value(datetime_local(form.get("prev_end") or ""), "prev_end", required=False) or start
     outcome = form.get("prev_outcome")
     if outcome not in ("passed", "failed"):
         raise BadInput("invalid_field", Msg("前回の結果を選んでください。", "Choose the previous result."), "prev_outcome")
@@ -195,6 +202,7 @@ def _declared_attempt(form) -> list[AttemptFact]:
 
 def _candidate_input(s, form):
     data, errors = validate(_form_cells(form), services.subjects(s, org_id()))
+    errors = _vouchers_without_ticket(form) + errors
     if errors:
         raise services.FormErrors(errors)
     return data
@@ -206,7 +214,7 @@ def _form_error_page(exam_day, exc: RuleError, form):
     return _day_page(exam_day, 422, error=exc.message if not errors else None, errors=errors, values=dict(form))
 
 
-@bp.post("/days/<int:day_id>/candidates")
+@bp.post("/add-candidate/<int:day_id>")
 def add_candidate(day_id: int):
     exam_day = get_or_404(OdysseyExamDay, day_id)
     form = request.form
@@ -225,7 +233,7 @@ def add_candidate(day_id: int):
     return _day_page(exam_day, warnings=warnings)
 
 
-@bp.post("/candidates/<int:candidate_id>/delete")
+@bp.post("/delete-candidate/<int:candidate_id>")
 def delete_candidate(candidate_id: int):
     candidate = get_or_404(OdysseyCandidate, candidate_id)
     exam_day = get_or_404(OdysseyExamDay, candidate.exam_day_id)
@@ -237,7 +245,7 @@ def delete_candidate(candidate_id: int):
     return _day_page(exam_day)
 
 
-@bp.route("/candidates/<int:candidate_id>/edit", methods=["GET", "POST"])
+@bp.route("/candidate/<int:candidate_id>", methods=["GET", "POST"])
 def edit_candidate(candidate_id: int):
     candidate = get_or_404(OdysseyCandidate, candidate_id)
     exam_day = get_or_404(OdysseyExamDay, candidate.exam_day_id)
@@ -251,7 +259,8 @@ def edit_candidate(candidate_id: int):
             return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=422,
                                day=exam_day, candidate=candidate, values=dict(request.form), errors=errors,
                                error=None if errors else exc.message, **_form_context())
-        return redirect(url_for("odyssey.day", day_id=exam_day.id))
+        target = url_for("odyssey.day", day_id=exam_day.id)
+        return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
     tests = [t for t in services.tests(db.session(), exam_day) if t.candidate_id == candidate.id]
     values = {name: getattr(candidate, name) or "" for name in COLUMNS.values() if name not in SUBJECT_FIELDS}
     values["birth_date"] = candidate.birth_date.isoformat() if candidate.birth_date else ""
@@ -270,7 +279,7 @@ def _form_context() -> dict[str, Any]:
 # --------------------------------------------------------------------------- CSV import
 
 
-@bp.post("/days/<int:day_id>/import")
+@bp.post("/import/<int:day_id>")
 def import_csv(day_id: int):
     exam_day = get_or_404(OdysseyExamDay, day_id)
     upload = request.files.get("file")
@@ -285,7 +294,7 @@ def import_csv(day_id: int):
     return _day_page(exam_day, 422 if result.errors else 200, import_result=result)
 
 
-@bp.post("/days/<int:day_id>/import/delete")
+@bp.post("/delete-import/<int:day_id>")
 def delete_import(day_id: int):
     return _act(day_id, lambda s, d: services.delete_import(s, org_id(), current_user.id, d, _now()))
 

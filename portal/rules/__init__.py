@@ -1,13 +1,13 @@
 """Rule values and errors shared by the core and the provider plugins."""
 from portal.rules.errors import BadInput, MissingFact, RuleError, RuleRefusal, UnknownExam, UnknownProvider
 from portal.rules.types import (
-    JST, AttemptFact, CancelDecision, ChangeDecision, ClosureRule, Deadline, DeadlineQuery, Exam,
+    JST, AttemptFact, AttemptRecord, DueItem, SessionItem, CancelDecision, ChangeDecision, ClosureRule, Deadline, DeadlineQuery, Exam,
     LapseDecision, Msg, Payment, PolicyDecision, PolicyFacts, ProviderInfo, ProviderSetting, Quote,
     QuoteLine, QuoteQuery, RetakeDecision, RetakeQuery, SkippedDay, at_time, end_of_day, jst,
 )
 
 __all__ = [
-    "JST", "AttemptFact", "BadInput", "CancelDecision", "ChangeDecision", "ClosureRule", "Deadline",
+    "JST", "AttemptFact", "AttemptRecord", "DueItem", "SessionItem", "BadInput", "CancelDecision", "ChangeDecision", "ClosureRule", "Deadline",
     "DeadlineQuery", "Exam", "LapseDecision", "MissingFact", "Msg", "Payment", "PolicyDecision",
     "PolicyFacts", "ProviderInfo", "ProviderSetting", "Quote", "QuoteLine", "QuoteQuery",
     "RetakeDecision", "RetakeQuery", "RuleError", "RuleRefusal", "SkippedDay", "UnknownExam",

@@ -260,3 +260,44 @@ class PolicyDecision:
     change: ChangeDecision
     cancel: CancelDecision
     lapse: LapseDecision | None = None
+
+
+# --------------------------------------------------------------------------- stored items
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """A stored deadline of the organisation (dashboard, calendar, ICS feed)."""
+
+    provider: str
+    kind: str
+    at: datetime
+    rule: str
+    explanation: Msg
+    subject: str  # what it is about: "山田 太郎 — RUBY-SILVER", "2026-12-10 exam day"
+    url: str
+    uid: str  # stable identifier (ICS UID): "<provider>-<kind>-<record id>"
+
+
+@dataclass(frozen=True)
+class SessionItem:
+    """An exam session / exam day of the organisation."""
+
+    provider: str
+    exam: str | None
+    start: datetime
+    end: datetime
+    label: str
+    url: str
+    uid: str
+    seats_left: int | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """A past attempt kept by a plugin (see hook ``provider_attempts``)."""
+
+    exam: str
+    start: datetime
+    end: datetime
+    outcome: str  # passed | failed | absent

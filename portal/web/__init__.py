@@ -5,8 +5,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from portal.web import admin, bookings, main
-    app.register_blueprint(main.bp)
-    app.register_blueprint(bookings.bp)
-    app.register_blueprint(admin.bp)
+    from portal.web import admin, bookings, candidates, dashboard, feeds, main, org_admin
+    for module in (main, dashboard, candidates, bookings, admin, org_admin, feeds):
+        app.register_blueprint(module.bp)
     main.register_template_helpers(app)
+    app.before_request(main.hide_disabled_providers)

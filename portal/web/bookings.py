@@ -15,7 +15,7 @@ from portal.models import Booking, BookingDeadline, Candidate, ExamSession, Refu
 from portal.rules import BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
-from portal.web.forms import _datetime_local, int_field
+from portal.web.forms import datetime_local, int_field
 from portal.rules import parse
 from portal.zengin import validate_refund_account
 
@@ -66,7 +66,7 @@ def _create_session(s, info) -> ExamSession:
     exam = form.get("exam")
     if info.exam(exam) is None:
         raise BadInput("unknown_exam", Msg("試験を選んでください。", "Choose an exam."), "exam")
-    start = parse.datetime_value(_datetime_local(form.get("start", "")) if form.get("start") else None, "start")
+    start = parse.datetime_value(datetime_local(form.get("start", "")) if form.get("start") else None, "start")
     venue = (form.get("venue") or "").strip()
     if not venue:
         raise BadInput("missing_field", Msg("会場を入力してください。", "Enter the venue."), "venue")
@@ -182,7 +182,7 @@ def _new_booking(s, info) -> service.NewBooking:
         raise BadInput("invalid_field", Msg("支払方法を選んでください。", "Choose a payment method."), "payment_method")
     due = None
     if method in ("convenience_store", "pay_easy") and form.get("paid") not in ("on", "true"):
-        due = parse.datetime_value(_datetime_local(form["payment_due"]) if form.get("payment_due") else None, "payment_due")
+        due = parse.datetime_value(datetime_local(form["payment_due"]) if form.get("payment_due") else None, "payment_due")
     exam = info.exam(exam_session.exam)
     amount = int_field(form, "amount")
     return service.NewBooking(
@@ -205,12 +205,17 @@ def _load(booking_id: int):
 
 def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Candidate) -> dict[str, Any]:
     info = service.providers().info(booking.provider)
-    policy = service.policy_for(db.session(), booking, exam_session) if booking.status == "booked" else None
+    policy, policy_error = None, None
+    if booking.status == "booked":
+        try:
+            policy = service.policy_for(db.session(), booking, exam_session)
+        except RuleError as exc:  # the provider needs a fact this booking lacks: say so, no 500
+            policy_error = exc.message
     targets = db.session().exec(scoped(ExamSession).where(
         ExamSession.provider == booking.provider, ExamSession.exam == booking.exam,
         ExamSession.id != booking.session_id, ExamSession.start > now_jst()).order_by(ExamSession.start)).all()
     return {"info": info, "booking": booking, "exam_session": exam_session, "candidate": candidate,
-            "policy": policy, "targets": targets, "deadlines": _deadlines_for([booking.id])[booking.id],
+            "policy": policy, "policy_error": policy_error, "targets": targets, "deadlines": _deadlines_for([booking.id])[booking.id],
             "account": db.session().exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()}
 
 

@@ -10,7 +10,7 @@ DATETIME_FIELDS = ("exam_start", "at", "booked_at", "first_booked_at", "target_e
 DATE_FIELDS = ("voucher_issued_on", "exemption_valid_until")
 
 
-def _datetime_local(value: str) -> str:
+def datetime_local(value: str) -> str:
     """``<input type=datetime-local>`` gives ``YYYY-MM-DDTHH:MM`` (Japan time here);
     a bare date means its start."""
     value = value.strip()
@@ -32,7 +32,7 @@ def form_to_contract(form: Mapping[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for name in DATETIME_FIELDS:
         if form.get(name):
-            body[name] = _datetime_local(form[name])
+            body[name] = datetime_local(form[name])
     for name in DATE_FIELDS:
         if form.get(name):
             body[name] = form[name].strip()
@@ -44,6 +44,6 @@ def form_to_contract(form: Mapping[str, str]) -> dict[str, Any]:
         if amount is not None:
             payment["amount"] = amount
         if form.get("payment_due"):
-            payment["due"] = _datetime_local(form["payment_due"])
+            payment["due"] = datetime_local(form["payment_due"])
         body["payment"] = payment
     return body

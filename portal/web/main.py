@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from portal import db, htmx, labels
@@ -12,6 +12,7 @@ from portal.api import policy_facts
 from portal.bookings import org_context
 from portal.business_days import weekday_ja
 from portal.i18n import SUPPORTED, request_language
+from portal.orgs import enabled_provider_ids
 from portal.providers import Providers
 from portal.rules import DeadlineQuery, Msg, RuleError, jst
 from portal.rules.parse import now_jst
@@ -54,9 +55,37 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _context() -> dict[str, Any]:
-        return {"all_providers": providers().all(), "lang": request_language(), "now": now_jst(),
+        return {"all_providers": visible_providers(), "lang": request_language(), "now": now_jst(),
                 "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
-                "status_label": labels.status_label, "requirement_label": labels.requirement_label}
+                "status_label": labels.status_label, "requirement_label": labels.requirement_label,
+                "outcome_label": labels.outcome_label, "role_label": labels.role_label,
+                "provider_name": provider_name}
+
+
+def provider_name(provider_id: str) -> str:
+    return providers().info(provider_id).name.text(request_language()) if provider_id in providers() else provider_id
+
+
+def visible_providers():
+    """The providers the signed-in user's organisation uses (all when signed out)."""
+    if not current_user.is_authenticated:
+        return providers().all()
+    if "visible_providers" not in g:
+        g.visible_providers = [providers().info(p) for p in enabled_provider_ids(db.session(), current_user.organization_id)]
+    return g.visible_providers
+
+
+def hide_disabled_providers():
+    """A provider the organisation disabled disappears from its pages (404), including a
+    plugin's own pages (a plugin blueprint is named after its provider id)."""
+    if not current_user.is_authenticated or request.blueprint in ("api", "admin", "org_admin"):
+        return None
+    provider_id = (request.view_args or {}).get("provider_id")
+    if provider_id is None and request.blueprint in providers():
+        provider_id = request.blueprint
+    if provider_id is not None and provider_id in providers() and provider_id not in {p.id for p in visible_providers()}:
+        abort(404)
+    return None
 
 
 @bp.get("/health")
@@ -79,10 +108,7 @@ def set_language():
 
 @bp.get("/")
 def home():
-    ids = providers().ids()
-    if not ids:
-        abort(404)
-    return redirect(url_for("web.provider", provider_id=ids[0]))
+    return redirect(url_for("dashboard.dashboard"))
 
 
 @bp.get("/providers/<provider_id>")

@@ -22,7 +22,7 @@ def clock():
 
 
 @pytest.fixture
-def ipa(app, logged_in, clock):
+def ipa(clock, app, logged_in):
     client, org_id, user_id, token = logged_in
 
     class Portal:
@@ -252,3 +252,26 @@ def test_equipment_failure_calculator(ipa):
         "csrf_token": ipa.token, "confirmed_at": "2026-04-01T10:30", "resumed_at": "2026-04-01T11:15"})
     html = r.get_data(as_text=True)
     assert 'data-outcome="transfer"' in html and "2027-04-01" in html
+
+
+def test_rule_calculator_on_the_brand_page(ipa):
+    r = ipa.client.post("/providers/cbt_ipa/calculate", headers=HX, data={
+        "csrf_token": ipa.token, "exam": "FE", "exam_start": "2026-04-20T10:00", "at": "2026-04-01T09:00",
+        "first_booked_at": "2026-03-30T12:00", "payment_method": "credit_card", "paid": "on",
+        "exemption_valid_until": "2026-06-30"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "IPA-CH-3" in html and "2026-06-30" in html and "IPA-CA" in html
+
+
+def test_dashboard_hooks_list_ipa_deadlines_and_sessions(ipa, app):
+    from portal.bookings import providers
+    cid, sid = ipa.candidate(), ipa.session(jst(2026, 4, 20, 10))
+    ipa.book(sid, cid)
+    with app.test_request_context():
+        ctx = providers().default_context("cbt_ipa")
+        [due] = providers().due_items(ctx, ipa.org_id, jst(2026, 4, 1), jst(2026, 5, 1))
+        assert due.kind == "change" and due.at == jst(2026, 4, 17, 23, 59, 59) and due.url.startswith("/p/cbt_ipa/bookings/")
+        [session] = providers().sessions(ctx, ipa.org_id, jst(2026, 4, 1), jst(2026, 5, 1))
+        assert session.end == jst(2026, 4, 20, 13, 20) and session.url.startswith("/p/cbt_ipa/book")
+    page = ipa.client.get(session.url).get_data(as_text=True)
+    assert f'value="{sid}"  checked' in page or f'value="{sid}" checked' in page

@@ -39,21 +39,29 @@ def post(client, token, url, data=None, htmx=True, **kwargs):
 def new_group(client, token, session=SESSION_FORM, details=DETAILS) -> int:
     assert post(client, token, f"{BASE}/sessions", session).status_code == 200
     page = client.get(f"{BASE}/").get_data(as_text=True)
-    session_id = re.findall(r'data-session="(\d+)"', page)[-1]
-    response = post(client, token, f"{BASE}/sessions/{session_id}/application")
+    session_id = re.search(rf'data-session="(\d+)"><td>{session["name"]}<', page).group(1)
+    response = post(client, token, f"{BASE}/sessions/apply/{session_id}")
     application_id = int(response.headers["HX-Redirect"].rsplit("/", 1)[1])
     if details:
-        assert post(client, token, f"{BASE}/groups/{application_id}/details", details).status_code == 200
+        assert post(client, token, f"{BASE}/details/{application_id}", details).status_code == 200
     return application_id
 
 
+def travel(clock, client, moment: datetime) -> str:
+    """Move the clock and sign in again (a session cookie is valid for 31 days, and not
+    before it was issued); returns the new CSRF token."""
+    clock.move_to(moment)
+    login(client, "staff@example.jp", "pw-123456")  # the logged_in fixture's operator
+    return csrf_token(client)
+
+
 def upload(client, token, application_id, data: bytes, name="bulk.xlsx"):
-    return post(client, token, f"{BASE}/groups/{application_id}/upload",
+    return post(client, token, f"{BASE}/bulk-form/upload/{application_id}",
                 {"form": (BytesIO(data), name)}, content_type="multipart/form-data")
 
 
 def download(client, application_id) -> bytes:
-    response = client.get(f"{BASE}/groups/{application_id}/form.xlsx")
+    response = client.get(f"{BASE}/bulk-form/{application_id}")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return response.data
@@ -89,7 +97,7 @@ def test_one_group_application_per_session(clock, logged_in):
     client, _, _, token = logged_in
     new_group(client, token)
     session_id = re.findall(r'data-session="(\d+)"', client.get(f"{BASE}/").get_data(as_text=True))[0]
-    response = post(client, token, f"{BASE}/sessions/{session_id}/application")
+    response = post(client, token, f"{BASE}/sessions/apply/{session_id}")
     assert response.status_code == 422 and "開催回ごとに1件" in response.get_data(as_text=True)
 
 
@@ -100,13 +108,13 @@ def test_live_quote_updates_as_rows_are_added(clock, logged_in):
     client, _, _, token = logged_in
     group = new_group(client, token)
     for i, (family, given, fk, gk, grade) in enumerate(GOOD_ROWS[:9]):
-        response = post(client, token, f"{BASE}/groups/{group}/examinees",
+        response = post(client, token, f"{BASE}/examinees/{group}",
                         {"family_name": family, "given_name": given, "family_kana": fk, "given_kana": gk,
                          "grade": {"1級": "grade1", "2級": "grade2", "3級": "grade3"}.get(grade, "professional")})
         assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'data-group="false"' in html and "10名に満たない" in html  # 9: not a group yet
-    response = post(client, token, f"{BASE}/groups/{group}/examinees",
+    response = post(client, token, f"{BASE}/examinees/{group}",
                     {"family_name": "加藤", "given_name": "八子", "family_kana": "カトウ", "given_kana": "ハチコ", "grade": "grade2"})
     html = response.get_data(as_text=True)
     assert 'data-group="true"' in html
@@ -120,10 +128,10 @@ def test_a_bad_or_duplicate_row_is_refused_and_nothing_is_added(clock, app, logg
     client, _, _, token = logged_in
     group = new_group(client, token)
     row = {"family_name": "山田", "given_name": "太郎", "family_kana": "ヤマダ", "given_kana": "タロウ", "grade": "grade2"}
-    assert post(client, token, f"{BASE}/groups/{group}/examinees", row).status_code == 200
-    response = post(client, token, f"{BASE}/groups/{group}/examinees", row)
+    assert post(client, token, f"{BASE}/examinees/{group}", row).status_code == 200
+    response = post(client, token, f"{BASE}/examinees/{group}", row)
     assert response.status_code == 422 and "登録済みの受験者と同じ受験者・受験級です" in response.get_data(as_text=True)
-    response = post(client, token, f"{BASE}/groups/{group}/examinees", {**row, "grade": "grade4"})
+    response = post(client, token, f"{BASE}/examinees/{group}", {**row, "grade": "grade4"})
     assert response.status_code == 422 and "受験級「grade4」は選べません" in response.get_data(as_text=True)
     assert len(stored(app, group)[1]) == 1
 
@@ -131,10 +139,10 @@ def test_a_bad_or_duplicate_row_is_refused_and_nothing_is_added(clock, app, logg
 def test_a_draft_row_can_be_deleted_before_the_upload(clock, app, logged_in):
     client, _, _, token = logged_in
     group = new_group(client, token)
-    post(client, token, f"{BASE}/groups/{group}/examinees",
+    post(client, token, f"{BASE}/examinees/{group}",
          {"family_name": "山田", "given_name": "太郎", "family_kana": "ヤマダ", "given_kana": "タロウ", "grade": "grade2"})
     examinee = stored(app, group)[1][0]
-    assert post(client, token, f"{BASE}/groups/{group}/examinees/{examinee.id}/delete").status_code == 200
+    assert post(client, token, f"{BASE}/examinees/delete/{examinee.id}").status_code == 200
     assert stored(app, group)[1] == []
 
 
@@ -144,7 +152,7 @@ def test_a_draft_row_can_be_deleted_before_the_upload(clock, app, logged_in):
 def test_upload_locks_the_group_and_replaces_the_draft(clock, app, logged_in):
     client, org_id, _, token = logged_in
     group = new_group(client, token)
-    post(client, token, f"{BASE}/groups/{group}/examinees",
+    post(client, token, f"{BASE}/examinees/{group}",
          {"family_name": "下書", "given_name": "太郎", "family_kana": "シタガキ", "given_kana": "タロウ", "grade": "grade1"})
     form = download(client, group)
     rows = GOOD_ROWS[:9] + [("髙橋", "一郎", "タカハシ", "イチロウ", "3級")]
@@ -171,12 +179,12 @@ def test_a_second_upload_and_any_change_after_it_are_refused(clock, app, logged_
     assert upload(client, token, group, fill(form, GOOD_ROWS)).status_code == 204
     response = upload(client, token, group, fill(form, GOOD_ROWS[:5] + [("木村", "健", "キムラ", "ケン", "3級")] * 1 + GOOD_ROWS[5:]))
     assert response.status_code == 422 and "申込完了後は受験者の追加" in response.get_data(as_text=True)
-    added = post(client, token, f"{BASE}/groups/{group}/examinees",
+    added = post(client, token, f"{BASE}/examinees/{group}",
                  {"family_name": "木村", "given_name": "健", "family_kana": "キムラ", "given_kana": "ケン", "grade": "grade3"})
     assert added.status_code == 422
     examinee = stored(app, group)[1][0]
-    assert post(client, token, f"{BASE}/groups/{group}/examinees/{examinee.id}/delete").status_code == 422
-    assert post(client, token, f"{BASE}/groups/{group}/details", {**DETAILS, "venue": "別会場"}).status_code == 422
+    assert post(client, token, f"{BASE}/examinees/delete/{examinee.id}").status_code == 422
+    assert post(client, token, f"{BASE}/details/{group}", {**DETAILS, "venue": "別会場"}).status_code == 422
     application, examinees = stored(app, group)
     assert len(examinees) == 10 and application.venue == DETAILS["venue"]
 
@@ -228,7 +236,7 @@ def test_no_upload_before_the_application_period(clock, app, logged_in):
     client, _, _, token = logged_in
     group = new_group(client, token)
     data = fill(download(client, group), GOOD_ROWS)
-    clock.move_to(datetime(2026, 4, 30, 23, 59, tzinfo=JST))
+    token = travel(clock, client, datetime(2026, 4, 30, 23, 59, tzinfo=JST))
     response = upload(client, token, group, data)
     assert response.status_code == 422 and "まだ始まっていません" in response.get_data(as_text=True)
 
@@ -236,7 +244,7 @@ def test_no_upload_before_the_application_period(clock, app, logged_in):
 def test_upload_without_a_file_or_with_another_file(clock, app, logged_in):
     client, _, _, token = logged_in
     group = new_group(client, token)
-    response = post(client, token, f"{BASE}/groups/{group}/upload", {})
+    response = post(client, token, f"{BASE}/bulk-form/upload/{group}", {})
     assert response.status_code == 422 and "選んでください" in response.get_data(as_text=True)
     response = upload(client, token, group, "姓,名\n山田,太郎".encode("cp932"), name="list.csv")
     assert response.status_code == 422 and "Excel ファイル(.xlsx)として読めません" in response.get_data(as_text=True)
@@ -257,7 +265,7 @@ def test_invoice_after_upload(clock, logged_in):
     client, _, _, token = logged_in
     group = new_group(client, token)
     upload(client, token, group, fill(download(client, group), GOOD_ROWS))
-    html = client.get(f"{BASE}/groups/{group}/invoice").get_data(as_text=True)
+    html = client.get(f"{BASE}/invoice/{group}").get_data(as_text=True)
     # 1 x 17,000 + 1 x 9,000 + 4 x 6,400 + 4 x 3,500 = 65,600 - 3,000
     assert "data-invoice-page" in html and "data-not-applied" not in html
     assert "62,600円" in html and "山田 花子" in html and "返金されません" in html
@@ -268,10 +276,10 @@ def test_results_entry_and_summary(clock, app, logged_in):
     group = new_group(client, token)
     upload(client, token, group, fill(download(client, group), GOOD_ROWS))
     examinees = {e.family_name: e for e in stored(app, group)[1]}
-    url = f"{BASE}/groups/{group}/results/"
+    url = f"{BASE}/results/record/"
     response = post(client, token, url + str(examinees["山田"].id), {"score": "150"})
     assert response.status_code == 422 and "試験日(2026-07-26)から入力できます" in response.get_data(as_text=True)
-    clock.move_to(datetime(2026, 7, 26, 18, 0, tzinfo=JST))
+    token = travel(clock, client, datetime(2026, 7, 26, 18, 0, tzinfo=JST))
     assert post(client, token, url + str(examinees["高橋"].id), {"score": "160", "question_below_half": "on"}).status_code == 200
     assert post(client, token, url + str(examinees["山田"].id), {"score": "120"}).status_code == 200
     html = post(client, token, url + str(examinees["佐藤"].id), {"score": "119"}).get_data(as_text=True)
@@ -289,14 +297,20 @@ def test_another_organisations_group_is_not_found(clock, app, client, org_factor
     login(client, email, password)
     token = csrf_token(client)
     group = new_group(client, token)
+    post(client, token, f"{BASE}/examinees/{group}",
+         {"family_name": "山田", "given_name": "太郎", "family_kana": "ヤマダ", "given_kana": "タロウ", "grade": "grade2"})
+    examinee = stored(app, group)[1][0]
     client.post("/logout", data={"csrf_token": token})
     _, _, email2, password2 = org_factory(name="他校", email="other@example.jp")
     login(client, email2, password2)
     token2 = csrf_token(client)
     assert client.get(f"{BASE}/groups/{group}").status_code == 404
-    assert client.get(f"{BASE}/groups/{group}/form.xlsx").status_code == 404
-    assert client.get(f"{BASE}/groups/{group}/invoice").status_code == 404
-    assert post(client, token2, f"{BASE}/groups/{group}/examinees", {"family_name": "x"}).status_code == 404
+    assert client.get(f"{BASE}/bulk-form/{group}").status_code == 404
+    assert client.get(f"{BASE}/invoice/{group}").status_code == 404
+    assert post(client, token2, f"{BASE}/examinees/{group}", {"family_name": "x"}).status_code == 404
+    assert post(client, token2, f"{BASE}/examinees/delete/{examinee.id}").status_code == 404
+    assert post(client, token2, f"{BASE}/results/record/{examinee.id}", {"score": "150"}).status_code == 404
+    assert len(stored(app, group)[1]) == 1
 
 
 def test_pages_need_a_login(client):
@@ -310,3 +324,24 @@ def test_panel_calculator(logged_in):
     assert "46,500円" in html and 'data-kind="application"' in html and 'data-decision="change" class="no"' in html
     html = post(client, token, f"{BASE}/calculate", {"grade2": "x"}).get_data(as_text=True)
     assert "半角数字" in html
+
+
+def test_dashboard_and_calendar_items(clock, app, logged_in):
+    """provider_due_items: the upload deadline until the form is uploaded; provider_sessions: the exam day."""
+    client, org_id, _, token = logged_in
+    group = new_group(client, token)
+    start, end = datetime(2026, 6, 1, tzinfo=JST), datetime(2026, 8, 1, tzinfo=JST)
+
+    def items():
+        with app.test_request_context():
+            providers = app.extensions["exam_portal.providers"]
+            ctx = providers.default_context("jstc_group")
+            return providers.due_items(ctx, org_id, start, end), providers.sessions(ctx, org_id, start, end)
+
+    due, sessions = items()
+    assert [(d.kind, d.at, d.rule, d.url) for d in due] == [
+        ("application", datetime(2026, 6, 19, 23, 59, 59, tzinfo=JST), "JST-AP-1", f"{BASE}/groups/{group}")]
+    assert [(s.label, s.start) for s in sessions] == [("第130回 技術英語能力検定", datetime(2026, 7, 26, tzinfo=JST))]
+    upload(client, token, group, fill(download(client, group), GOOD_ROWS))
+    due, sessions = items()
+    assert due == [] and len(sessions) == 1

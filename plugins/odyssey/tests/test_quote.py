@@ -121,3 +121,10 @@ def test_remittance_invariants(rows):
     assert r.total == sum((f - c) * n for f, c, n, k in rows if k != "voucher")
     assert r.tests == sum(n for *_, n, _k in rows)
     assert set(PRICE_KINDS) >= {p.kind for p, _ in r.rows}
+
+
+def test_providers_list_has_the_manual_subjects(api):
+    body = api.get("/api/v1/providers").get_json()
+    odyssey = next(p for p in body["providers"] if p["id"] == "odyssey")
+    names = {e["name"] for e in odyssey["exams"]}
+    assert {"Office Word 2016", "Excel VBA Basic"} <= names

@@ -1,0 +1,52 @@
+"""The core's bookings, sessions and attempts, offered through the collecting hooks for
+every provider that uses them (``ProviderInfo.bookings``)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import url_for
+from sqlmodel import select
+
+from portal import db
+from portal.models import Attempt, Booking, BookingDeadline, Candidate, ExamSession
+from portal.plugins import hookimpl
+from portal.rules import AttemptRecord, DueItem, Msg, SessionItem
+
+
+@hookimpl
+def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime):
+    if not ctx.provider.bookings:
+        return []
+    rows = db.session().exec(
+        select(BookingDeadline, Booking, Candidate)
+        .join(Booking, Booking.id == BookingDeadline.booking_id)
+        .join(Candidate, Candidate.id == Booking.candidate_id)
+        .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
+               Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)
+    ).all()
+    return [DueItem(provider=ctx.provider.id, kind=d.kind, at=d.at, rule=d.rule,
+                    explanation=Msg(d.explanation_ja, d.explanation_en or d.explanation_ja),
+                    subject=f"{c.display_name} — {b.exam}", url=url_for("bookings.detail", booking_id=b.id),
+                    uid=f"{ctx.provider.id}-{d.kind}-booking-{b.id}")
+            for d, b, c in rows]
+
+
+@hookimpl
+def provider_sessions(ctx, organization_id: int, start: datetime, end: datetime):
+    if not ctx.provider.bookings:
+        return []
+    rows = db.session().exec(select(ExamSession).where(
+        ExamSession.organization_id == organization_id, ExamSession.provider == ctx.provider.id,
+        ExamSession.start >= start, ExamSession.start < end).order_by(ExamSession.start)).all()
+    return [SessionItem(provider=ctx.provider.id, exam=s.exam, start=s.start, end=s.end,
+                        label=f"{s.exam} {s.venue}", uid=f"{ctx.provider.id}-session-{s.id}",
+                        url=url_for("bookings.book", provider_id=ctx.provider.id, session=s.id), seats_left=s.seats_left)
+            for s in rows]
+
+
+@hookimpl
+def provider_attempts(ctx, organization_id: int, candidate_id: int):
+    rows = db.session().exec(select(Attempt).where(
+        Attempt.organization_id == organization_id, Attempt.candidate_id == candidate_id,
+        Attempt.provider == ctx.provider.id).order_by(Attempt.start)).all()
+    return [AttemptRecord(a.exam, a.start, a.end, a.outcome) for a in rows]

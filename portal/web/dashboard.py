@@ -1,0 +1,98 @@
+"""What is due across every brand: the deadline dashboard and the month calendar."""
+from __future__ import annotations
+
+import calendar as month_grid
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+
+from flask import Blueprint, request
+
+from portal import db, htmx
+from portal.bookings import org_context, providers
+from portal.business_days import BusinessCalendar
+from portal.orgs import enabled_provider_ids
+from portal.rules import JST, jst
+from portal.rules.parse import now_jst
+from portal.scoping import org_id
+
+bp = Blueprint("dashboard", __name__)
+
+DAY_CHOICES = (3, 5, 10, 20)
+NATIONAL = BusinessCalendar()  # the operator's own business days: weekends and national holidays
+
+
+def _providers_in_scope(organization_id: int, selected: str = "") -> list[str]:
+    enabled = enabled_provider_ids(db.session(), organization_id)
+    return [p for p in enabled if not selected or p == selected]
+
+
+def due_items(organization_id: int, start: datetime, end: datetime, provider_filter: str = "", kind: str = ""):
+    """Every enabled provider's stored deadlines in ``[start, end)`` (hook provider_due_items)."""
+    items = []
+    for pid in _providers_in_scope(organization_id, provider_filter):
+        ctx = org_context(db.session(), organization_id, pid)
+        items.extend(i for i in providers().due_items(ctx, organization_id, start, end) if not kind or i.kind == kind)
+    return sorted(items, key=lambda i: (i.at, i.provider, i.subject))
+
+
+def sessions(organization_id: int, start: datetime, end: datetime, provider_filter: str = ""):
+    """Every enabled provider's sessions / exam days in ``[start, end)`` (hook provider_sessions)."""
+    items = []
+    for pid in _providers_in_scope(organization_id, provider_filter):
+        ctx = org_context(db.session(), organization_id, pid)
+        items.extend(providers().sessions(ctx, organization_id, start, end))
+    return sorted(items, key=lambda s: (s.start, s.provider, s.label))
+
+
+def window_end(now: datetime, days: int) -> datetime:
+    """The end of the ``days``-th business day from today (today counts if it is one)."""
+    today = now.date()
+    first = NATIONAL.business_day_on_or_after(today).day
+    last = first if days <= 1 else NATIONAL.business_days_after(first, days - 1).day
+    return datetime.combine(last + timedelta(days=1), time(0), JST)
+
+
+@bp.get("/dashboard")
+def dashboard():
+    args = request.args
+    days = int(args["days"]) if args.get("days", "").isdigit() and int(args["days"]) in DAY_CHOICES else 5
+    provider_filter = args.get("provider", "")
+    if provider_filter not in enabled_provider_ids(db.session(), org_id()):
+        provider_filter = ""
+    kind = args.get("kind", "")
+    now = now_jst()
+    end = window_end(now, days)
+    items = due_items(org_id(), now, end, provider_filter, kind)
+    groups = [(day, list(group)) for day, group in groupby(items, key=lambda i: jst(i.at).date())]
+    kinds = sorted({k for pid in _providers_in_scope(org_id()) for k in providers().info(pid).deadline_kinds})
+    filters = {"days": days, "provider": provider_filter, "kind": kind}
+    return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=filters,
+                       kinds=kinds, day_choices=DAY_CHOICES, until=end - timedelta(seconds=1),
+                       enabled=[providers().info(p) for p in enabled_provider_ids(db.session(), org_id())])
+
+
+def _month(value: str | None, today: date) -> date:
+    try:
+        year, month = (int(x) for x in (value or "").split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        return today.replace(day=1)
+
+
+@bp.get("/calendar")
+def month_calendar():
+    first = _month(request.args.get("month"), now_jst().date())
+    if not 1900 < first.year < 3000:
+        first = now_jst().date().replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1)
+    start, end = datetime.combine(first, time(0), JST), datetime.combine(last, time(0), JST)
+    by_day = defaultdict(lambda: {"deadlines": [], "sessions": []})
+    for item in due_items(org_id(), start, end):
+        by_day[jst(item.at).date()]["deadlines"].append(item)
+    for item in sessions(org_id(), start, end):
+        by_day[jst(item.start).date()]["sessions"].append(item)
+    weeks = month_grid.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    return htmx.render("dashboard/calendar.html", "dashboard/partials/calendar.html", first=first, weeks=weeks,
+                       by_day=by_day, previous=previous, following=last, national=NATIONAL)

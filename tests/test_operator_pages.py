@@ -1,0 +1,208 @@
+"""Cross-brand operator pages: dashboard, calendar, candidate planner, ICS, admin, audit."""
+import re
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from icalendar import Calendar
+from sqlmodel import select
+
+from helpers import make_booking, make_candidate, make_session
+from portal import db
+from portal.models import AuditEvent, Attempt, User
+from portal.plugins import hookimpl
+from portal.rules import JST, AttemptRecord, DueItem, Exam, Msg, ProviderInfo, RetakeDecision, SessionItem
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=JST)  # Tuesday
+HX = {"HX-Request": "true"}
+
+
+class LaterBrand:
+    """A provider added later, with records of its own: it must appear everywhere."""
+
+    @hookimpl
+    def provider_info(self):
+        return ProviderInfo(id="later_brand", name=Msg("後発検定", "Later Exam"), exams=(Exam("L1", "後発1級", duration_minutes=60),),
+                            deadline_kinds=("application",))
+
+    @hookimpl
+    def provider_due_items(self, ctx, organization_id, start, end):
+        at = datetime(2026, 11, 26, 23, 59, 59, tzinfo=JST)
+        if not start <= at < end:
+            return []
+        return [DueItem("later_brand", "application", at, "LB-1", Msg("後発の申込締切", "Later application deadline"),
+                        "第3回 後発検定", "/p/later", "later_brand-application-3")]
+
+    @hookimpl
+    def provider_sessions(self, ctx, organization_id, start, end):
+        s = datetime(2026, 12, 20, 10, tzinfo=JST)
+        return [SessionItem("later_brand", "L1", s, s + timedelta(hours=1), "第3回 後発検定", "/p/later", "later_brand-session-3", 5)] \
+            if start <= s < end else []
+
+    @hookimpl
+    def provider_retake(self, ctx, query):
+        last = max(a.end for a in query.attempts)
+        return RetakeDecision(True, last + timedelta(days=14), "LB-RT", Msg("14日後から", "from 14 days later"))
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(plugins=[LaterBrand()])
+
+
+def _post(client, token, url, data):
+    return client.post(url, data=data, headers={"X-CSRFToken": token, **HX})
+
+
+def test_dashboard_groups_every_providers_deadlines_by_day(frozen, app, logged_in):
+    client, org_id, _, _ = logged_in
+    session_id = make_session(app, org_id, start=datetime(2026, 12, 3, 10, tzinfo=JST))  # Thu → Mon 11-30 23:59
+    booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id))
+    page = client.get("/dashboard?days=5").get_data(as_text=True)
+    assert 'data-day="2026-11-26"' in page and 'data-day="2026-11-30"' in page
+    assert page.index('data-day="2026-11-26"') < page.index('data-day="2026-11-30"')
+    assert "LB-1" in page and "PRM-DL-1" in page and f"/bookings/{booking_id}" in page
+    # Filters update in place: the fragment only, for one provider or kind.
+    part = client.get("/dashboard?days=5&provider=later_brand", headers=HX).get_data(as_text=True)
+    assert "<html" not in part and "LB-1" in part and "PRM-DL-1" not in part
+    part = client.get("/dashboard?days=5&kind=cancel", headers=HX).get_data(as_text=True)
+    assert "LB-1" not in part and 'data-kind="cancel"' in part
+    # 3 business days from Tue 11-24 end on Thu 11-26: Monday's deadline is outside.
+    part = client.get("/dashboard?days=3", headers=HX).get_data(as_text=True)
+    assert 'data-day="2026-11-26"' in part and 'data-day="2026-11-30"' not in part
+
+
+def test_disabled_provider_disappears_from_its_pages(frozen, app, logged_in):
+    client, org_id, _, token = logged_in
+    r = _post(client, token, "/admin/providers/later_brand/enabled", {"enabled": "0"})
+    assert r.status_code == 200 and 'data-provider="later_brand" data-enabled="false"' in r.get_data(as_text=True)
+    assert "LB-1" not in client.get("/dashboard?days=5").get_data(as_text=True)
+    assert "後発検定" not in client.get("/providers/prometric").get_data(as_text=True)
+    assert client.get("/providers/later_brand").status_code == 404
+    assert "第3回" not in client.get("/calendar?month=2026-12").get_data(as_text=True)
+    # The public rules API still answers for it (public rules, no organisation).
+    assert "later_brand" in [p["id"] for p in client.get("/api/v1/providers").get_json()["providers"]]
+    _post(client, token, "/admin/providers/later_brand/enabled", {"enabled": "1"})
+    assert client.get("/providers/later_brand").status_code == 200
+
+
+def test_month_calendar_shows_sessions_and_deadlines_and_moves_in_place(frozen, app, logged_in):
+    client, org_id, _, _ = logged_in
+    make_booking(app, org_id, make_session(app, org_id, start=datetime(2026, 12, 12, 10, tzinfo=JST)), make_candidate(app, org_id))
+    page = client.get("/calendar?month=2026-12").get_data(as_text=True)
+    cell = page[page.index('data-date="2026-12-20"'):page.index('data-date="2026-12-21"')]
+    assert "第3回 後発検定" in cell
+    cell = page[page.index('data-date="2026-12-08"'):page.index('data-date="2026-12-09"')]
+    assert "変更期限" in cell
+    part = client.get("/calendar?month=2027-01", headers=HX).get_data(as_text=True)
+    assert "<html" not in part and "2027-01" in part
+    assert client.get("/calendar?month=garbage").status_code == 200
+
+
+def test_candidate_planner_uses_each_providers_retake_rules(frozen, app, logged_in):
+    client, org_id, _, token = logged_in
+    candidate = make_candidate(app, org_id)
+    r = _post(client, token, f"/candidates/{candidate}/attempts",
+              {"provider": "later_brand", "exam": "L1", "start": "2026-11-20T10:00", "outcome": "failed"})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    body = r.get_data(as_text=True)
+    assert "LB-RT" in body and "2026-12-04" in body  # 11-20 11:00 + 14 days
+    assert 'data-session-uid="later_brand-session-3"' in body  # 12-20 session is after the earliest date
+    # Bad input: messages next to fields, nothing stored.
+    r = _post(client, token, f"/candidates/{candidate}/attempts",
+              {"provider": "later_brand", "exam": "NOPE", "start": "2026-11-20T10:00", "outcome": "failed"})
+    assert r.status_code == 422 and 'data-field="exam"' in r.get_data(as_text=True)
+    r = _post(client, token, f"/candidates/{candidate}/attempts",
+              {"provider": "later_brand", "exam": "L1", "start": "2027-01-20T10:00", "outcome": "failed"})
+    assert r.status_code == 422 and 'data-field="start"' in r.get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session().exec(select(Attempt)).all()) == 1
+
+
+def test_ics_feed_is_private_valid_and_revocable(frozen, app, logged_in):
+    client, org_id, _, token = logged_in
+    make_booking(app, org_id, make_session(app, org_id, start=datetime(2026, 12, 12, 10, tzinfo=JST)), make_candidate(app, org_id))
+    r = _post(client, token, "/admin/feeds", {})
+    url = re.search(r"data-feed-url>([^<]+)<", r.get_data(as_text=True)).group(1)
+    path = url.split("localhost", 1)[1]
+    anonymous = app.test_client()
+    feed = anonymous.get(path)
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    cal = Calendar.from_ical(feed.data)
+    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
+    assert "later_brand-session-3@exam-portal" in events and "later_brand-application-3@exam-portal" in events
+    change = next(e for uid, e in events.items() if uid.startswith("prometric-change-booking"))
+    assert change.decoded("dtstart") == datetime(2026, 12, 8, 23, 59, tzinfo=JST)
+    assert "PRM-DL-1" in str(change["description"])
+    assert anonymous.get("/feeds/not-a-token.ics").status_code == 404
+    with app.app_context():
+        feed_id = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "calendar_feed")).first().entity_id
+    _post(client, token, f"/admin/feeds/{feed_id}/revoke", {})
+    assert anonymous.get(path).status_code == 404
+
+
+def test_users_and_roles_with_audit_entries(frozen, app, logged_in):
+    client, org_id, admin_id, token = logged_in
+    r = _post(client, token, "/admin/users", {"name": "新人", "email": "new@example.jp", "password": "short", "role": "staff"})
+    assert r.status_code == 422 and 'data-field="password"' in r.get_data(as_text=True)
+    r = _post(client, token, "/admin/users", {"name": "新人", "email": "NEW@example.jp", "password": "long-enough-pw", "role": "staff"})
+    assert r.status_code == 200
+    with app.app_context():
+        user = db.session().exec(select(User).where(User.email == "new@example.jp")).one()
+    _post(client, token, f"/admin/users/{user.id}", {"role": "admin", "active": "on"})
+    r = _post(client, token, f"/admin/users/{admin_id}", {"role": "staff", "active": "on"})
+    assert r.status_code == 422  # nobody removes their own admin rights
+    log = client.get("/admin/audit?entity=user").get_data(as_text=True)
+    assert log.count('data-entity="user"') == 2 and '"role": "admin"' in log
+    part = client.get("/admin/audit?action=create", headers=HX).get_data(as_text=True)
+    assert "<html" not in part and 'data-action="update"' not in part
+
+
+def test_lists_paginate_and_empty_states_say_what_to_do(frozen, app, logged_in):
+    client, org_id, _, _ = logged_in
+    empty = client.get("/candidates").get_data(as_text=True)
+    assert 'class="empty"' in empty
+    for i in range(30):
+        make_candidate(app, org_id, given=f"{i:02d}")
+    first = client.get("/candidates").get_data(as_text=True)
+    assert first.count("data-candidate=") == 25 and "page=2" in first
+    second = client.get("/candidates?page=2", headers=HX).get_data(as_text=True)
+    assert second.count("data-candidate=") == 5
+
+
+def test_another_organisations_candidate_and_feed_are_404(frozen, app, client, org_factory):
+    from conftest import login
+    mine = org_factory("A校", "a@example.jp")
+    theirs = org_factory("B校", "b@example.jp")
+    their_candidate = make_candidate(app, theirs[0])
+    login(client, mine[2], mine[3])
+    assert client.get(f"/candidates/{their_candidate}").status_code == 404
+
+
+class KeptResults:
+    """A plugin that records results in its own tables (as a venue workflow does)."""
+
+    @hookimpl
+    def provider_attempts(self, ctx, organization_id, candidate_id):
+        if ctx.provider.id != "later_brand":
+            return []
+        s = datetime(2026, 11, 10, 10, tzinfo=JST)
+        return [AttemptRecord("L1", s, s + timedelta(hours=1), "failed")]
+
+
+def test_planner_reads_attempts_a_plugin_keeps_itself(frozen, make_app, org_factory):
+    from conftest import login
+    app = make_app(plugins=[LaterBrand(), KeptResults()])
+    client = app.test_client()
+    org_id, _, email, password = org_factory()
+    login(client, email, password)
+    candidate = make_candidate(app, org_id)
+    body = client.get(f"/candidates/{candidate}").get_data(as_text=True)
+    assert 'data-provider="later_brand" data-exam="L1"' in body
+    assert "2026-11-24" in body and "LB-RT" in body  # 11-10 11:00 + 14 days
