@@ -6,7 +6,7 @@ function is one unit of work run inside :func:`portal.db.transaction` by its cal
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable
 
@@ -16,11 +16,11 @@ from sqlmodel import Session, select
 
 from portal import audit
 from portal.models import (
-    Booking, BookingDeadline, ClosureDay, ExamSession, ProviderSettingValue, RefundAccount,
+    Booking, BookingDeadline, CatalogEntry, ClosureDay, ExamSession, ProviderSettingValue, RefundAccount,
 )
 from portal.providers import Providers, RuleContext
 from portal.rules import (
-    ClosureRule, DeadlineQuery, Msg, Payment, PolicyDecision, PolicyFacts, RuleRefusal, jst,
+    Exam, ClosureRule, DeadlineQuery, Msg, Payment, PolicyDecision, PolicyFacts, RuleRefusal, jst,
 )
 from portal.rules.parse import now_jst
 
@@ -51,10 +51,23 @@ def settings(db: Session, organization_id: int, provider_id: str) -> dict:
     return {r.key: r.value for r in rows if not r.key.startswith("_")}  # "_…" keys are the core's own
 
 
+def catalog(db: Session, organization_id: int, provider_id: str) -> list[Exam]:
+    """The plugin's exam catalog with the organisation's edits and additions applied."""
+    edits = {e.code: e for e in db.exec(select(CatalogEntry).where(
+        CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)).all()}
+    exams = []
+    for exam in providers().info(provider_id).exams:
+        edit = edits.pop(exam.code, None)
+        exams.append(exam if edit is None else replace(
+            exam, name=edit.name, price=edit.price, duration_minutes=edit.duration_minutes or exam.duration_minutes))
+    exams.extend(Exam(e.code, e.name, e.price, e.duration_minutes) for e in edits.values())
+    return exams
+
+
 def org_context(db: Session, organization_id: int, provider_id: str) -> RuleContext:
-    """The provider's rules as this organisation configured them (closures, settings)."""
+    """The provider's rules as this organisation configured them (closures, settings, catalog)."""
     return providers().context(provider_id, closure_rules(db, organization_id, provider_id),
-                               settings(db, organization_id, provider_id))
+                               settings(db, organization_id, provider_id), catalog(db, organization_id, provider_id))
 
 
 # --------------------------------------------------------------------------- seats

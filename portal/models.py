@@ -201,3 +201,19 @@ class CalendarFeed(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     revoked_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+
+
+class CatalogEntry(SQLModel, table=True):
+    """An organisation's edit of a provider's exam catalog (name, price, duration), or an
+    exam it added. The plugin's catalog data stays the default."""
+
+    __tablename__ = "catalog_entry"
+    __table_args__ = (UniqueConstraint("organization_id", "provider", "code"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider: str = Field(max_length=50)
+    code: str = Field(max_length=50)
+    name: str = Field(max_length=200)
+    price: Optional[int] = None
+    duration_minutes: Optional[int] = None

@@ -7,8 +7,8 @@ from sqlmodel import select
 
 from portal import audit, db, htmx
 from portal.auth import require_admin
-from portal.bookings import providers, recompute_deadlines, settings
-from portal.models import ClosureDay, ProviderSettingValue
+from portal.bookings import catalog, providers, recompute_deadlines, settings
+from portal.models import CatalogEntry, ClosureDay, ProviderSettingValue
 from portal.rules import BadInput, Msg, RuleError
 from portal.rules import parse
 from portal.scoping import get_or_404, org_id, scoped
@@ -110,3 +110,55 @@ def save_settings(provider_id: str):
                      {"provider": provider_id, **before}, {"provider": provider_id, **values})
         recompute_deadlines(s, org_id(), provider_id)
     return _render(provider_id)
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def _catalog_page(provider_id: str, errors=None, values=None, status=200):
+    info = providers().info(provider_id)
+    exams = catalog(db.session(), org_id(), provider_id)
+    return htmx.render("admin/catalog.html", "admin/partials/catalog.html", status=status, info=info, exams=exams,
+                       errors=errors or {}, values=values or {})
+
+
+@bp.get("/providers/<provider_id>/catalog")
+def catalog_page(provider_id: str):
+    if provider_id not in providers():
+        abort(404)
+    return _catalog_page(provider_id)
+
+
+@bp.post("/providers/<provider_id>/catalog")
+def save_catalog_entry(provider_id: str):
+    """Edit an exam's name, price or duration, or add an exam; stored deadlines follow."""
+    if provider_id not in providers():
+        abort(404)
+    form = request.form
+    errors = {}
+    code = (form.get("code") or "").strip()
+    name = (form.get("name") or "").strip()
+    if not code or len(code) > 50:
+        errors["code"] = Msg("試験コードを入力してください(50文字以内)。", "Enter an exam code (50 characters at most).")
+    if not name:
+        errors["name"] = Msg("試験名を入力してください。", "Enter the exam name.")
+    numbers = {}
+    for key in ("price", "duration_minutes"):
+        raw = (form.get(key) or "").replace(",", "").strip()
+        if raw and (not raw.isdigit() or int(raw) > 10_000_000):
+            errors[key] = Msg("0以上の整数で入力してください。", "Enter a whole number of 0 or more.")
+        numbers[key] = int(raw) if raw.isdigit() else None
+    if errors:
+        return _catalog_page(provider_id, errors, form, 422)
+    with db.transaction() as s:
+        row = s.exec(select(CatalogEntry).where(CatalogEntry.organization_id == org_id(), CatalogEntry.provider == provider_id,
+                                                CatalogEntry.code == code)).first()
+        before = audit.snapshot(row) if row else None
+        row = row or CatalogEntry(organization_id=org_id(), provider=provider_id, code=code, name=name)
+        row.name, row.price, row.duration_minutes = name[:200], numbers["price"], numbers["duration_minutes"]
+        s.add(row)
+        s.flush()
+        audit.record(s, org_id(), current_user.id, "update" if before else "create", "catalog_entry", row.id, before,
+                     audit.snapshot(row))
+        recompute_deadlines(s, org_id(), provider_id)
+    return _catalog_page(provider_id)

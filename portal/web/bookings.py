@@ -45,10 +45,11 @@ def sessions(provider_id: str):
     info = _booking_provider(provider_id)
     errors: dict[str, str] = {}
     values = request.form if request.method == "POST" else {}
+    exams = service.catalog(db.session(), org_id(), provider_id)
     if request.method == "POST":
         try:
             with db.transaction() as s:
-                _create_session(s, info)
+                _create_session(s, info, exams)
             if not htmx.is_htmx():
                 return redirect(url_for("bookings.sessions", provider_id=provider_id))
             values = {}
@@ -58,13 +59,17 @@ def sessions(provider_id: str):
                              .order_by(ExamSession.start)).all()
     status = 422 if errors else 200
     return htmx.render("bookings/sessions.html", "bookings/partials/sessions.html", status=status,
-                       info=info, rows=rows, errors=errors, values=values)
+                       info=info, rows=rows, errors=errors, values=values, exams=exams)
 
 
-def _create_session(s, info) -> ExamSession:
+def _find_exam(exams, code):
+    return next((e for e in exams if e.code == code), None)
+
+
+def _create_session(s, info, exams) -> ExamSession:
     form = request.form
     exam = form.get("exam")
-    if info.exam(exam) is None:
+    if _find_exam(exams, exam) is None:
         raise BadInput("unknown_exam", Msg("試験を選んでください。", "Choose an exam."), "exam")
     start = parse.datetime_value(datetime_local(form.get("start", "")) if form.get("start") else None, "start")
     venue = (form.get("venue") or "").strip()
@@ -73,7 +78,7 @@ def _create_session(s, info) -> ExamSession:
     capacity = int_field(form, "capacity")
     if capacity is None or capacity < 1 or capacity > 1000:
         raise BadInput("invalid_field", Msg("座席数は1〜1000です。", "Seats must be 1 to 1000."), "capacity")
-    duration = info.exam(exam).duration_minutes or 60
+    duration = _find_exam(exams, exam).duration_minutes or 60
     row = ExamSession(organization_id=org_id(), provider=info.id, exam=exam, venue=venue[:200], start=start,
                       end=start + timedelta(minutes=duration), capacity=capacity)
     s.add(row)
@@ -183,7 +188,7 @@ def _new_booking(s, info) -> service.NewBooking:
     due = None
     if method in ("convenience_store", "pay_easy") and form.get("paid") not in ("on", "true"):
         due = parse.datetime_value(datetime_local(form["payment_due"]) if form.get("payment_due") else None, "payment_due")
-    exam = info.exam(exam_session.exam)
+    exam = _find_exam(service.catalog(s, org_id(), info.id), exam_session.exam)
     amount = int_field(form, "amount")
     return service.NewBooking(
         candidate_id=candidate_id, session_id=exam_session.id, payment_method=method,

@@ -70,7 +70,8 @@ def retake_plan(candidate: Candidate) -> list[dict]:
 
 
 def _same_family(ctx, session_exam: str | None, exam: str) -> bool:
-    a, b = ctx.provider.exam(session_exam), ctx.provider.exam(exam)
+    by_code = {e.code: e for e in ctx.exams}
+    a, b = by_code.get(session_exam), by_code.get(exam)
     family = lambda e: (e.extra or {}).get("family") if e else None  # noqa: E731
     return a is not None and b is not None and family(a) is not None and family(a) == family(b)
 
