@@ -11,7 +11,7 @@ from portal.plugins import hookimpl
 from portal.rules import ClosureRule, MissingFact, Msg, ProviderInfo, ProviderSetting
 
 from plugins.odyssey import models  # noqa: F401  (the plugin's tables, for migrations)
-from plugins.odyssey import deadlines, quote, retake
+from plugins.odyssey import dashboard, deadlines, quote, retake
 from plugins.odyssey.catalog import Subject, family_of, load_subjects
 
 PROVIDER_ID = "odyssey"
@@ -66,6 +66,16 @@ def provider_quote(ctx, query):
             raise MissingFact(field)
         return Subject.from_exam(ctx.exam(code if isinstance(code, str) else repr(code), field))
     return quote.quote(subject_for, query.payload)
+
+
+@hookimpl
+def provider_due_items(ctx, organization_id, start, end):
+    return dashboard.due_items(ctx, organization_id, start, end)
+
+
+@hookimpl
+def provider_sessions(ctx, organization_id, start, end):
+    return dashboard.sessions(ctx, organization_id, start, end)
 
 
 @hookimpl

@@ -1,0 +1,52 @@
+"""Odyssey exam days on the core's dashboard, calendar and ICS feed
+(hooks provider_due_items / provider_sessions)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import url_for
+from sqlmodel import select
+
+from portal import db
+from portal.rules import DueItem, RuleError, SessionItem, jst
+
+from plugins.odyssey import deadlines
+from plugins.odyssey.models import OdysseyExamDay
+
+#: Which deadlines still matter in each state (ODY-ST): before confirmation the venue must
+#: apply (and may request a self-exam); once confirmed, payment and late additions remain.
+OPEN_KINDS = {
+    "draft": ("application", "payment", "self_exam_request"),
+    "confirmed": ("payment", "late_addition"),
+}
+
+
+def _days(organization_id: int, start: datetime, end: datetime, states=None):
+    query = select(OdysseyExamDay).where(OdysseyExamDay.organization_id == organization_id,
+                                         OdysseyExamDay.exam_start >= start, OdysseyExamDay.exam_start < end)
+    if states:
+        query = query.where(OdysseyExamDay.state.in_(states))
+    return db.session().exec(query.order_by(OdysseyExamDay.exam_start)).all()
+
+
+def due_items(ctx, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
+    items = []
+    strict = bool(ctx.setting(deadlines.SETTING_STRICT_13))
+    # Deadlines come before the exam: look at exam days up to a month past the window.
+    for day in _days(organization_id, start, end + timedelta(days=31), tuple(OPEN_KINDS)):
+        try:
+            answers = deadlines.exam_day_deadlines(ctx.calendar, day.exam_start, strict)
+        except RuleError:
+            continue  # an exam day on a closure day: its page says why
+        label = f"{jst(day.exam_start):%Y-%m-%d %H:%M} 試験日"
+        for d in answers:
+            if d.kind in OPEN_KINDS[day.state] and start <= d.at < end:
+                items.append(DueItem(ctx.provider.id, d.kind, d.at, d.rule, d.explanation, label,
+                                     url_for("odyssey.day", day_id=day.id), f"odyssey-{d.kind}-day-{day.id}"))
+    return items
+
+
+def sessions(ctx, organization_id: int, start: datetime, end: datetime) -> list[SessionItem]:
+    return [SessionItem(ctx.provider.id, None, day.exam_start, day.exam_start + timedelta(hours=3),
+                        f"Odyssey 試験日 ({day.state})", url_for("odyssey.day", day_id=day.id), f"odyssey-day-{day.id}")
+            for day in _days(organization_id, start, end) if day.state != "expired"]
