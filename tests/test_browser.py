@@ -116,3 +116,29 @@ def test_errors_from_htmx_requests_are_shown(page, live_server, signed_in):
     page.locator("input[name=exam_start]").fill("2026-12-12T10:00")
     expect(page.locator("#errors")).to_be_visible()
     expect(page.locator("#errors")).to_contain_text("400")
+
+
+def test_dashboard_filters_planner_and_back_button(page, live_server, signed_in, app):
+    start = (datetime.now(JST) + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    from helpers import make_booking, make_candidate
+    candidate = make_candidate(app, signed_in)
+    make_booking(app, signed_in, make_session(app, signed_in, start=start + timedelta(days=5)), candidate)
+    page.goto(f"{live_server}/dashboard?days=20")
+    page.evaluate("window.__noReload = true")
+    expect(page.locator("#due [data-provider=prometric]").first).to_be_visible()
+    page.get_by_label("ブランド").select_option("second_brand")
+    expect(page).to_have_url(re.compile(r"provider=second_brand"))
+    expect(page.locator("#due [data-provider=prometric]")).to_have_count(0)
+    assert page.evaluate("window.__noReload") is True
+    page.go_back()
+    expect(page.locator("#due [data-provider=prometric]").first).to_be_visible()
+    # The planner: record a failed attempt, see the earliest retake and the sessions.
+    page.goto(f"{live_server}/candidates/{candidate}")
+    page.get_by_label("ブランド").select_option("prometric")
+    page.get_by_label("試験コード").fill("RUBY-SILVER")
+    page.get_by_label("開始日時").fill((datetime.now(JST) - timedelta(days=3)).strftime("%Y-%m-%dT10:00"))
+    page.get_by_label("結果").select_option("failed")
+    page.get_by_role("button", name="記録する").click()
+    plan = page.locator("#planner [data-provider=prometric][data-exam=RUBY-SILVER]")
+    expect(plan).to_contain_text("PRM-RT")
+    expect(plan.locator("[data-session-uid]").first).to_be_visible()
