@@ -224,71 +224,67 @@ def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Cand
             "account": db.session().exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()}
 
 
+def _detail_response(booking_id: int, errors: dict[str, Msg] | None = None, values=None):
+    """The booking's detail (full page or partial), re-read after an action."""
+    booking, exam_session, candidate = _load(booking_id)
+    return htmx.render("bookings/detail.html", "bookings/partials/detail.html", status=422 if errors else 200,
+                       **_detail_context(booking, exam_session, candidate), errors=errors or {}, values=values or {})
+
+
+def _act(booking_id: int, action) -> Any:
+    """Run ``action(booking, exam_session)``; a refused rule shows next to its field."""
+    booking, exam_session, _ = _load(booking_id)
+    errors: dict[str, Msg] = {}
+    try:
+        errors = action(booking, exam_session) or {}
+    except RuleError as exc:
+        errors = {exc.field or "_": exc.message}
+    return _detail_response(booking_id, errors, request.form)
+
+
 @bp.get("/bookings/<int:booking_id>")
 def detail(booking_id: int):
-    booking, exam_session, candidate = _load(booking_id)
-    return htmx.render("bookings/detail.html", "bookings/partials/detail.html",
-                       **_detail_context(booking, exam_session, candidate), errors={}, values={})
+    return _detail_response(booking_id)
 
 
 @bp.post("/bookings/<int:booking_id>/change")
 def change(booking_id: int):
-    booking, exam_session, candidate = _load(booking_id)
-    errors: dict[str, Msg] = {}
-    try:
+    def action(booking, _exam_session):
         target_id = int_field(request.form, "session_id")
         if target_id is None:
             raise BadInput("missing_field", Msg("変更先の回を選んでください。", "Choose the new session."), "session_id")
         get_or_404(ExamSession, target_id)
         with db.transaction() as s:
             service.change(s, booking, target_id, current_user.id)
-    except RuleError as exc:
-        errors[exc.field or "_"] = exc.message
-    booking, exam_session, candidate = _load(booking_id)
-    return htmx.render("bookings/detail.html", "bookings/partials/detail.html", status=422 if errors else 200,
-                       **_detail_context(booking, exam_session, candidate), errors=errors, values=request.form)
+    return _act(booking_id, action)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 def cancel(booking_id: int):
-    booking, exam_session, candidate = _load(booking_id)
-    errors: dict[str, Msg] = {}
-    try:
-        policy = service.policy_for(db.session(), booking, exam_session)
+    def action(booking, exam_session):
         account = None
-        if policy.cancel.refund:
+        if service.policy_for(db.session(), booking, exam_session).cancel.refund:
             account, field_errors = validate_refund_account(request.form)
             if field_errors:
-                errors.update(field_errors)
-        if not errors:
-            with db.transaction() as s:
-                service.cancel(s, booking, current_user.id, account)
-    except RuleError as exc:
-        errors[exc.field or "_"] = exc.message
-    booking, exam_session, candidate = _load(booking_id)
-    return htmx.render("bookings/detail.html", "bookings/partials/detail.html", status=422 if errors else 200,
-                       **_detail_context(booking, exam_session, candidate), errors=errors, values=request.form)
+                return field_errors
+        with db.transaction() as s:
+            service.cancel(s, booking, current_user.id, account)
+    return _act(booking_id, action)
 
 
 @bp.post("/bookings/<int:booking_id>/paid")
 def paid(booking_id: int):
-    booking, _, _ = _load(booking_id)
-    if booking.status == "booked" and not booking.paid:
-        with db.transaction() as s:
-            service.mark_paid(s, booking, current_user.id)
-    return _detail_response(booking_id)
+    def action(booking, _exam_session):
+        if booking.status == "booked" and not booking.paid:
+            with db.transaction() as s:
+                service.mark_paid(s, booking, current_user.id)
+    return _act(booking_id, action)
 
 
 @bp.post("/bookings/<int:booking_id>/refund-done")
 def refund_done(booking_id: int):
-    booking, _, _ = _load(booking_id)
-    if booking.status == "refund_pending":
-        with db.transaction() as s:
-            service.complete_refund(s, booking, current_user.id)
-    return _detail_response(booking_id)
-
-
-def _detail_response(booking_id: int):
-    booking, exam_session, candidate = _load(booking_id)
-    return htmx.render("bookings/detail.html", "bookings/partials/detail.html",
-                       **_detail_context(booking, exam_session, candidate), errors={}, values={})
+    def action(booking, _exam_session):
+        if booking.status == "refund_pending":
+            with db.transaction() as s:
+                service.complete_refund(s, booking, current_user.id)
+    return _act(booking_id, action)
