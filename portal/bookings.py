@@ -52,7 +52,12 @@ def settings(db: Session, organization_id: int, provider_id: str) -> dict:
 
 
 def catalog(db: Session, organization_id: int, provider_id: str) -> list[Exam]:
-    """The plugin's exam catalog with the organisation's edits and additions applied."""
+    """The organisation's catalog: the plugin's own (hook ``provider_catalog``) or the
+    plugin's catalog data with the organisation's edits and additions applied."""
+    base = providers().default_context(provider_id)
+    own = providers().catalog(base, organization_id)
+    if own is not None:
+        return list(own)
     edits = {e.code: e for e in db.exec(select(CatalogEntry).where(
         CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)).all()}
     exams = []
@@ -106,8 +111,14 @@ def store_deadlines(db: Session, ctx: RuleContext, booking: Booking, exam_sessio
 
 
 def recompute_deadlines(db: Session, organization_id: int, provider_id: str) -> int:
-    """Recompute the stored deadlines of every active booking (closures changed)."""
-    ctx = org_context(db, organization_id, provider_id)
+    """Closures, settings or catalog changed: every plugin recomputes what it stores
+    (hook ``provider_recompute``; the core's bookings below through the default plugin)."""
+    return providers().recompute(org_context(db, organization_id, provider_id), organization_id)
+
+
+def recompute_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> int:
+    """Recompute the stored deadlines of the provider's active bookings."""
+    provider_id = ctx.provider.id
     rows = db.exec(select(Booking, ExamSession).join(ExamSession, ExamSession.id == Booking.session_id).where(
         Booking.organization_id == organization_id, Booking.provider == provider_id, Booking.status.in_(ACTIVE))).all()
     for booking, exam_session in rows:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from portal.providers import RuleContext
     from portal.rules import (
-        AttemptRecord, Deadline, DeadlineQuery, DueItem, PolicyDecision, PolicyFacts, ProviderInfo,
+        AttemptRecord, Deadline, DeadlineQuery, DueItem, Exam, PolicyDecision, PolicyFacts, ProviderInfo,
         Quote, QuoteQuery, RetakeDecision, RetakeQuery, SessionItem,
     )
 
@@ -130,6 +130,24 @@ def provider_attempts(ctx: RuleContext, organization_id: int, candidate_id: int)
     """A candidate's past attempts at this provider's exams that a plugin keeps itself
     (results entered in its own pages), as :class:`portal.rules.AttemptRecord`. The retake
     planner asks ``provider_retake`` with them.
+    """
+
+
+@hookspec(firstresult=True)
+def provider_catalog(ctx: RuleContext, organization_id: int) -> list[Exam] | None:
+    """The organisation's exam catalog of this provider, for a plugin that keeps its own
+    (catalog table with its own admin page, named by ``ProviderInfo.catalog_endpoint``).
+    Return ``None`` to use the core's: the plugin's catalog data with the organisation's
+    edits made on the core's catalog page.
+    """
+
+
+@hookspec
+def provider_recompute(ctx: RuleContext, organization_id: int) -> int:
+    """Recompute the deadlines this provider's records store, because the organisation's
+    closure days, settings or catalog changed (``ctx`` already holds the new ones). Runs
+    inside the transaction that made the change; return how many records were updated.
+    The core's bookings answer through the built-in default plugin.
     """
 
 

@@ -168,6 +168,12 @@ class Providers:
     def attempts(self, ctx: RuleContext, organization_id: int, candidate_id: int) -> list[AttemptRecord]:
         return self._collect(ctx, "provider_attempts", organization_id=organization_id, candidate_id=candidate_id)
 
+    def catalog(self, ctx: RuleContext, organization_id: int) -> list[Exam] | None:
+        return self._caller(ctx.provider.id, "provider_catalog")(ctx=ctx, organization_id=organization_id)
+
+    def recompute(self, ctx: RuleContext, organization_id: int) -> int:
+        return sum(self._caller(ctx.provider.id, "provider_recompute")(ctx=ctx, organization_id=organization_id))
+
     @cached_property
     def blueprints(self) -> list[Any]:
         return [bp for group in self.pm.hook.portal_blueprints() for bp in (group or [])]

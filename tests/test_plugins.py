@@ -163,3 +163,40 @@ def test_portal_blueprints_hook_adds_pages_behind_login(make_app, org_factory):
     _, _, email, password = org_factory()
     login(client, email, password)
     assert client.get("/p/extra/hello").get_data(as_text=True) == "hello from a plugin"
+
+
+class OwnCatalog:
+    """A provider keeping its own catalog and stored deadlines."""
+
+    recomputed: list = []
+
+    @hookimpl
+    def provider_info(self):
+        return ProviderInfo(id="own_catalog", name=Msg("独自カタログ", "Own catalog"), exams=(Exam("D1", "既定"),),
+                            deadline_kinds=(), catalog_endpoint="web.home")
+
+    @hookimpl
+    def provider_catalog(self, ctx, organization_id):
+        return [Exam("OWN-1", f"組織{organization_id}の試験", 1234)]
+
+    @hookimpl
+    def provider_recompute(self, ctx, organization_id):
+        OwnCatalog.recomputed.append((organization_id, [r.label.ja for r in ctx.calendar.closures]))
+        return 1
+
+
+def test_own_catalog_and_recompute_hooks_are_used_by_the_core(make_app, org_factory):
+    from conftest import csrf_token, login
+    app = make_app(plugins=[OwnCatalog()])
+    client = app.test_client()
+    org_id, _, email, password = org_factory()
+    login(client, email, password)
+    token = csrf_token(client)
+    page = client.get("/admin/providers/own_catalog/catalog").get_data(as_text=True)
+    assert f"組織{org_id}の試験" in page and 'data-exam="OWN-1"' in page and 'href="/"' in page
+    r = client.post("/admin/providers/own_catalog/catalog", data={"code": "X", "name": "x"}, headers={"X-CSRFToken": token})
+    assert r.status_code == 404  # edited on the provider's own page, not here
+    OwnCatalog.recomputed.clear()
+    client.post("/admin/providers/own_catalog/closures", data={"label": "臨時休業", "start_date": "2027-03-01"},
+                headers={"X-CSRFToken": token})
+    assert OwnCatalog.recomputed == [(org_id, ["臨時休業"])]  # the new closure is already in the context

@@ -35,6 +35,7 @@ INFO = ProviderInfo(
     payment_methods=(),
     calculator_facts=("exam", "exam_start"),
     bookings=False,
+    catalog_endpoint="odyssey.catalog",
 )
 
 
@@ -76,6 +77,21 @@ def provider_due_items(ctx, organization_id, start, end):
 @hookimpl
 def provider_sessions(ctx, organization_id, start, end):
     return dashboard.sessions(ctx, organization_id, start, end)
+
+
+@hookimpl
+def provider_catalog(ctx, organization_id):
+    """The organisation's own subject table (prices, commissions) is the catalog."""
+    from portal import db
+    from plugins.odyssey.services import subjects
+    return [subject.to_exam() for subject in subjects(db.session(), organization_id).values()]
+
+
+@hookimpl
+def provider_recompute(ctx, organization_id):
+    from portal import db
+    from plugins.odyssey.services import recompute_open_deadlines
+    return recompute_open_deadlines(db.session(), ctx, organization_id)
 
 
 @hookimpl

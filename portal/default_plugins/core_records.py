@@ -50,3 +50,11 @@ def provider_attempts(ctx, organization_id: int, candidate_id: int):
         Attempt.organization_id == organization_id, Attempt.candidate_id == candidate_id,
         Attempt.provider == ctx.provider.id).order_by(Attempt.start)).all()
     return [AttemptRecord(a.exam, a.start, a.end, a.outcome) for a in rows]
+
+
+@hookimpl
+def provider_recompute(ctx, organization_id: int):
+    if not ctx.provider.bookings:
+        return 0
+    from portal.bookings import recompute_booking_deadlines
+    return recompute_booking_deadlines(db.session(), ctx, organization_id)

@@ -132,8 +132,8 @@ def catalog_page(provider_id: str):
 @bp.post("/providers/<provider_id>/catalog")
 def save_catalog_entry(provider_id: str):
     """Edit an exam's name, price or duration, or add an exam; stored deadlines follow."""
-    if provider_id not in providers():
-        abort(404)
+    if provider_id not in providers() or providers().info(provider_id).catalog_endpoint:
+        abort(404)  # unknown, or a provider whose catalog is edited on its own page
     form = request.form
     errors = {}
     code = (form.get("code") or "").strip()

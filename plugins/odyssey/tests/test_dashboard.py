@@ -22,3 +22,19 @@ def test_exam_day_deadlines_and_day_reach_the_cross_brand_pages(venue):
         path = r.get_data(as_text=True).split("data-feed-url>")[1].split("<")[0].split("localhost", 1)[1]
         uids = {str(e["uid"]) for e in Calendar.from_ical(client.get(path).data).walk("VEVENT")}
         assert f"odyssey-application-day-{day_id}@exam-portal" in uids and f"odyssey-day-{day_id}@exam-portal" in uids
+
+
+def test_a_new_closure_day_moves_a_draft_exam_days_deadline(venue, app):
+    from portal import db
+    from plugins.odyssey.models import OdysseyExamDay
+    client, _, at = venue
+    with at(datetime(2021, 3, 1, 9, tzinfo=JST)) as token:
+        day_id = create_day(client, token, "2021-03-25T10:00")  # ODY-DL-1: 2021-03-22
+        with app.app_context():
+            assert db.session().get(OdysseyExamDay, day_id).application_deadline.date().isoformat() == "2021-03-22"
+        r = post(client, token, "/admin/providers/odyssey/closures", {"label": "サーバーメンテナンス", "start_date": "2021-03-22"})
+        assert r.status_code == 200
+        with app.app_context():
+            assert db.session().get(OdysseyExamDay, day_id).application_deadline.date().isoformat() == "2021-03-19"
+        page = client.get("/admin/providers/odyssey/catalog").get_data(as_text=True)
+        assert "/p/odyssey/catalog" in page and "Office Word 2016" in page
