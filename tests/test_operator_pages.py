@@ -41,8 +41,8 @@ class LaterBrand:
 
     @hookimpl
     def provider_retake(self, ctx, query):
-        last = max(a.end for a in query.attempts)
-        return RetakeDecision(True, last + timedelta(days=14), "LB-RT", Msg("14日後から", "from 14 days later"))
+        earliest = max(a.end for a in query.attempts) + timedelta(days=14)
+        return RetakeDecision(query.at >= earliest, earliest, "LB-RT", Msg("14日後から", "from 14 days later"))
 
 
 @pytest.fixture
@@ -113,7 +113,8 @@ def test_candidate_planner_uses_each_providers_retake_rules(frozen, app, logged_
     assert r.status_code == 200, r.get_data(as_text=True)
     body = r.get_data(as_text=True)
     assert "LB-RT" in body and "2026-12-04" in body  # 11-20 11:00 + 14 days
-    assert 'data-session-uid="later_brand-session-3"' in body  # 12-20 session is after the earliest date
+    assert 'data-allowed="false"' in body  # not yet now (11-24) ...
+    assert 'data-session-uid="later_brand-session-3"' in body  # ... but the 12-20 session is after the earliest date
     # Bad input: messages next to fields, nothing stored.
     r = _post(client, token, f"/candidates/{candidate}/attempts",
               {"provider": "later_brand", "exam": "NOPE", "start": "2026-11-20T10:00", "outcome": "failed"})

@@ -57,7 +57,7 @@ def provider_quote(ctx, query):
 @hookimpl
 def provider_retake(ctx, query):
     ctx.exam(query.exam)
-    return retake_decision(query.attempts)
+    return retake_decision(query.attempts, query.at)
 
 
 @hookimpl

@@ -24,8 +24,9 @@ def first_retake_day(previous_exam_day: date) -> date:
     return previous_exam_day + timedelta(days=RETAKE_GAP_DAYS)
 
 
-def retake_decision(attempts: Sequence[AttemptFact]) -> RetakeDecision:
-    """The first moment a new exam of the same category may start (IPA-RT-1/2)."""
+def retake_decision(attempts: Sequence[AttemptFact], at: datetime) -> RetakeDecision:
+    """The first moment a new exam of the same category may start (IPA-RT-1/2); ``allowed``
+    says whether an exam starting at ``at`` would be (the contract's "no retake now")."""
     if not attempts:
         return RetakeDecision(True, None, "IPA-RT-1,IPA-RT-2", Msg(
             "この試験区分の申込・受験歴がないため、待機期間はありません。",
@@ -39,7 +40,7 @@ def retake_decision(attempts: Sequence[AttemptFact]) -> RetakeDecision:
         "(processing takes a few hours to a day) (IPA-RT-1).")
     sittings = [a for a in attempts if a.outcome != "absent"]
     if not sittings:
-        return RetakeDecision(True, application_opens, "IPA-RT-1", Msg(
+        return RetakeDecision(jst(at) >= application_opens, application_opens, "IPA-RT-1", Msg(
             f"前回{text.day(jst(latest.start).date()).ja}は欠席のため、30日の待機(IPA-RT-2)は適用されません。",
             f"The previous exam on {text.day(jst(latest.start).date()).en} was missed (absent), so the 30-day wait "
             "(IPA-RT-2) does not apply.") + rt1)
@@ -52,7 +53,7 @@ def retake_decision(attempts: Sequence[AttemptFact]) -> RetakeDecision:
         absent_note = Msg(
             f"その後の{text.day(jst(latest.start).date()).ja}は欠席のため、待機期間の起点になりません。",
             f"The later exam on {text.day(jst(latest.start).date()).en} was missed (absent) and does not restart the wait.")
-    return RetakeDecision(True, earliest, "IPA-RT-1,IPA-RT-2", Msg(
+    return RetakeDecision(jst(at) >= earliest, earliest, "IPA-RT-1,IPA-RT-2", Msg(
         f"前回の受験日{text.day(sat_day).ja}の翌日から数えて30日を超えた日、{text.day(retake_day).ja}以降を"
         "受験日に指定できます(合否を問いません)(IPA-RT-2)。",
         f"After sitting the exam on {text.day(sat_day).en} (pass or fail), the next exam date may be "

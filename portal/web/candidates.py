@@ -59,7 +59,7 @@ def retake_plan(candidate: Candidate) -> list[dict]:
                 facts = [AttemptFact(a.start, a.end, a.outcome) for a in sorted(attempts, key=lambda a: a.start)]
                 decision = providers().retake(ctx, RetakeQuery(exam, facts, now))
                 entry["decision"] = decision
-                if decision.allowed:
+                if decision.allowed or decision.earliest is not None:  # now, or from ``earliest`` on
                     entry["sessions"] = [s for s in upcoming if (s.exam in (None, exam) or _same_family(ctx, s.exam, exam))
                                          and (decision.earliest is None or s.start >= decision.earliest)
                                          and (s.seats_left is None or s.seats_left > 0)]

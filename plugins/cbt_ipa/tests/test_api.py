@@ -29,8 +29,12 @@ def test_retake_rulebook_example(client):
     r = client.post(f"{API}/retake", json={"exam": "FE", "at": "2026-04-02T09:00:00+09:00", "attempts": [
         {"start": "2026-04-01T10:00:00+09:00", "end": "2026-04-01T13:20:00+09:00", "outcome": "failed"}]})
     assert r.status_code == 200
-    assert r.get_json() | {"explanation": None} == {"allowed": True, "earliest": "2026-05-02T00:00:00+09:00",
+    # Not now (at 04-02): the first exam may start on 05-02 (the contract's "no retake now").
+    assert r.get_json() | {"explanation": None} == {"allowed": False, "earliest": "2026-05-02T00:00:00+09:00",
                                                       "rule": "IPA-RT-1,IPA-RT-2", "explanation": None}
+    later = client.post(f"{API}/retake", json={"exam": "FE", "at": "2026-05-02T00:00:00+09:00", "attempts": [
+        {"start": "2026-04-01T10:00:00+09:00", "end": "2026-04-01T13:20:00+09:00", "outcome": "failed"}]}).get_json()
+    assert later["allowed"] is True and later["earliest"] == "2026-05-02T00:00:00+09:00"
 
 
 def test_retake_after_absence(client):

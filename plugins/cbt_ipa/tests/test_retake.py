@@ -14,33 +14,42 @@ def sat(y, m, d, outcome="failed", hour=10, minutes=200):
     return AttemptFact(start, start + timedelta(minutes=minutes), outcome)
 
 
+LATER = jst(2040, 1, 1)
+
+
 def test_rulebook_example_sat_april_1_retakes_from_may_2():
-    r = retake_decision([sat(2026, 4, 1)])
+    r = retake_decision([sat(2026, 4, 1)], LATER)
     assert r.allowed and r.earliest == jst(2026, 5, 2)
     assert r.rule == "IPA-RT-1,IPA-RT-2"
     assert "2026-05-02(土)" in r.explanation.ja and "2026-04-01(水)" in r.explanation.ja
 
 
 def test_pass_waits_as_long_as_fail():
-    assert retake_decision([sat(2026, 4, 1, "passed")]).earliest == jst(2026, 5, 2)
+    assert retake_decision([sat(2026, 4, 1, "passed")], LATER).earliest == jst(2026, 5, 2)
 
 
 def test_absence_is_exempt_from_the_wait_but_not_from_the_end_time():
-    r = retake_decision([sat(2026, 4, 1, "absent")])
+    r = retake_decision([sat(2026, 4, 1, "absent")], LATER)
     assert r.allowed and r.earliest == jst(2026, 4, 1, 13, 20)  # 10:00 + 200 min
     assert r.rule == "IPA-RT-1"
     assert "欠席" in r.explanation.ja and "IPA-RT-2" in r.explanation.ja
 
 
 def test_later_absence_does_not_restart_the_wait():
-    r = retake_decision([sat(2026, 3, 1), sat(2026, 4, 5, "absent")])
+    r = retake_decision([sat(2026, 3, 1), sat(2026, 4, 5, "absent")], LATER)
     assert r.earliest == jst(2026, 4, 5, 13, 20)  # 03-01 + 31 = 04-01, already before the absent exam's end
-    r = retake_decision([sat(2026, 3, 20), sat(2026, 3, 25, "absent")])
+    r = retake_decision([sat(2026, 3, 20), sat(2026, 3, 25, "absent")], LATER)
     assert r.earliest == jst(2026, 4, 20)
 
 
+def test_not_allowed_now_before_the_earliest_moment_but_the_moment_is_given():
+    r = retake_decision([sat(2026, 4, 1)], jst(2026, 5, 1, 23, 59))
+    assert not r.allowed and r.earliest == jst(2026, 5, 2)
+    assert retake_decision([sat(2026, 4, 1)], jst(2026, 5, 2)).allowed
+
+
 def test_no_attempt_no_wait():
-    r = retake_decision([])
+    r = retake_decision([], LATER)
     assert r.allowed and r.earliest is None
 
 
@@ -52,7 +61,7 @@ def test_month_and_year_ends_and_leap_years():
 
 
 def test_late_evening_exam_counts_its_date():
-    assert retake_decision([sat(2026, 4, 1, hour=20)]).earliest == jst(2026, 5, 2)
+    assert retake_decision([sat(2026, 4, 1, hour=20)], LATER).earliest == jst(2026, 5, 2)
 
 
 attempts = st.lists(
@@ -70,7 +79,7 @@ attempts = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(attempts)
 def test_retake_date_never_within_30_days_after_a_sitting(history):
-    r = retake_decision(history)
+    r = retake_decision(history, LATER)
     assert r.allowed
     for a in history:
         assert r.earliest >= a.end  # IPA-RT-1: never before a booked exam's end
@@ -81,7 +90,7 @@ def test_retake_date_never_within_30_days_after_a_sitting(history):
 @settings(max_examples=200, deadline=None)
 @given(attempts)
 def test_retake_is_the_first_possible_moment(history):
-    r = retake_decision(history)
+    r = retake_decision(history, LATER)
     sittings = [a.start.date() for a in history if a.outcome != "absent"]
     bounds = [max(a.end for a in history)]
     if sittings:
