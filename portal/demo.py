@@ -30,6 +30,9 @@ def seed_demo() -> tuple[str, str]:
             s.add(user)
             s.flush()
             _sessions_and_bookings(s, org)
+            providers = current_app.extensions["exam_portal.providers"]
+            for info in providers.all():  # each plugin adds its own records (exam days, groups…)
+                providers.demo_data(bookings.org_context(s, org.id, info.id), org.id, user.id)
         else:
             user.password_hash = hash_password(password)
             s.add(user)

@@ -152,6 +152,14 @@ def provider_recompute(ctx: RuleContext, organization_id: int) -> int:
 
 
 @hookspec
+def provider_demo_data(ctx: RuleContext, organization_id: int, user_id: int) -> None:
+    """Add this provider's demo records to a new demo organisation (``make run``): a few
+    exam days / sessions / bookings with deadlines in the coming weeks, so that every page
+    shows something. Runs once, inside the seeding transaction (``portal.db.session()``).
+    """
+
+
+@hookspec
 def portal_blueprints() -> list[Any]:
     """Flask blueprints a plugin adds (provider-specific pages such as a venue workflow).
 

@@ -174,6 +174,9 @@ class Providers:
     def recompute(self, ctx: RuleContext, organization_id: int) -> int:
         return sum(self._caller(ctx.provider.id, "provider_recompute")(ctx=ctx, organization_id=organization_id))
 
+    def demo_data(self, ctx: RuleContext, organization_id: int, user_id: int) -> None:
+        self._caller(ctx.provider.id, "provider_demo_data")(ctx=ctx, organization_id=organization_id, user_id=user_id)
+
     @cached_property
     def blueprints(self) -> list[Any]:
         return [bp for group in self.pm.hook.portal_blueprints() for bp in (group or [])]

@@ -15,3 +15,25 @@ def test_login_then_provider_page(client, org_factory):
     page = client.get("/providers/prometric")
     assert page.status_code == 200
     assert "PRM" in page.get_data(as_text=True) or "プロメトリック" in page.get_data(as_text=True)
+
+
+def test_seed_demo_prints_a_working_login_and_asks_every_plugin_for_demo_data(make_app):
+    from portal.plugins import hookimpl
+
+    calls = []
+
+    class DemoAware:
+        @hookimpl
+        def provider_demo_data(self, ctx, organization_id, user_id):
+            calls.append(ctx.provider.id)
+
+    app = make_app(plugins=[DemoAware()])
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    email, password = result.output.strip().rsplit(": ", 1)[1].split(" / ")
+    client = app.test_client()
+    login(client, email, password)
+    assert client.get("/dashboard").status_code == 200
+    assert sorted(calls) == sorted(app.extensions["exam_portal.providers"].ids())
+    # Seeding again keeps the data and prints a fresh password.
+    again = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert again.output != result.output and len(calls) == len(app.extensions["exam_portal.providers"].ids())
