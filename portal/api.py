@@ -7,20 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from portal.i18n import request_language
 from portal.rules import BadInput, DeadlineQuery, Msg, PolicyFacts, QuoteQuery, RetakeQuery, RuleError
 from portal.rules import parse
 from portal.serialize import cancel_json, change_json, deadline_json, quote_json, retake_json
+from portal.providers import current as providers
 
 API_PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 
-def providers():
-    return current_app.extensions["exam_portal.providers"]
 
 
 def _body() -> dict[str, Any]:
@@ -48,11 +47,10 @@ def http_error(exc: HTTPException):
 
 @bp.get("/providers")
 def list_providers():
+    lang = request_language()
     return jsonify({"providers": [
-        {"id": info.id, "name": info.name.text(request_language()),
-         "exams": [{"code": e.code, "name": e.name} for e in ctx.exams]}
+        {"id": info.id, "name": info.name.text(lang), "exams": [{"code": e.code, "name": e.name} for e in info.exams]}
         for info in providers().all()
-        for ctx in [providers().default_context(info.id)]
     ]})
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable
 
-from flask import current_app
 from sqlalchemy import update
 from sqlmodel import Session, select
 
@@ -18,17 +17,16 @@ from portal import audit
 from portal.models import (
     Booking, BookingDeadline, CatalogEntry, ClosureDay, ExamSession, ProviderSettingValue, RefundAccount,
 )
-from portal.providers import Providers, RuleContext
+from portal.providers import RuleContext
 from portal.rules import (
     Exam, ClosureRule, DeadlineQuery, Msg, Payment, PolicyDecision, PolicyFacts, RuleRefusal, jst,
 )
 from portal.rules.parse import now_jst
+from portal.providers import current as providers
 
 ACTIVE = ("booked",)
 
 
-def providers() -> Providers:
-    return current_app.extensions["exam_portal.providers"]
 
 
 class SeatTaken(RuleRefusal):

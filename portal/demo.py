@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import time, timedelta, datetime
 
-from flask import current_app
+from portal.providers import current as current_providers
 from sqlmodel import select
 
 from portal import bookings, db
@@ -30,7 +30,7 @@ def seed_demo() -> tuple[str, str]:
             s.add(user)
             s.flush()
             _sessions_and_bookings(s, org)
-            providers = current_app.extensions["exam_portal.providers"]
+            providers = current_providers()
             for info in providers.all():  # each plugin adds its own records (exam days, groups…)
                 providers.demo_data(bookings.org_context(s, org.id, info.id), org.id, user.id)
         else:
@@ -40,7 +40,7 @@ def seed_demo() -> tuple[str, str]:
 
 
 def _sessions_and_bookings(s, org: Organization) -> None:
-    providers = current_app.extensions["exam_portal.providers"]
+    providers = current_providers()
     candidates = [Candidate(organization_id=org.id, family_name=f, given_name=g, family_kana=fk, given_kana=gk)
                   for f, g, fk, gk in [("山田", "太郎", "ヤマダ", "タロウ"), ("佐藤", "花子", "サトウ", "ハナコ"),
                                         ("鈴木", "一郎", "スズキ", "イチロウ"), ("高橋", "美咲", "タカハシ", "ミサキ")]]

@@ -1,7 +1,7 @@
 """Organisations and the provider data seeded into them."""
 from __future__ import annotations
 
-from flask import current_app
+from portal.providers import current as current_providers
 from sqlmodel import Session, select
 
 from portal.models import ClosureDay, Organization, ProviderSettingValue
@@ -21,7 +21,7 @@ def ensure_provider_defaults(db: Session, organization_id: int) -> int:
     """Seed each installed provider's default closure days into the organisation once
     (a provider installed later is seeded by ``flask migrate``). Returns how many
     providers were seeded."""
-    providers = current_app.extensions["exam_portal.providers"]
+    providers = current_providers()
     seeded = set(db.exec(select(ProviderSettingValue.provider).where(
         ProviderSettingValue.organization_id == organization_id, ProviderSettingValue.key == SEEDED_KEY)).all())
     count = 0
@@ -49,7 +49,7 @@ ENABLED_KEY = "_enabled"
 
 def enabled_provider_ids(db: Session, organization_id: int) -> list[str]:
     """Installed providers the organisation uses (all unless an admin disabled one)."""
-    providers = current_app.extensions["exam_portal.providers"]
+    providers = current_providers()
     disabled = {row.provider for row in db.exec(select(ProviderSettingValue).where(
         ProviderSettingValue.organization_id == organization_id, ProviderSettingValue.key == ENABLED_KEY)).all()
         if row.value is False}

@@ -180,3 +180,9 @@ class Providers:
     @cached_property
     def blueprints(self) -> list[Any]:
         return [bp for group in self.pm.hook.portal_blueprints() for bp in (group or [])]
+
+
+def current() -> Providers:
+    """The running app's provider registry."""
+    from flask import current_app
+    return current_app.extensions["exam_portal.providers"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from portal import db, htmx, labels
@@ -13,16 +13,14 @@ from portal.bookings import org_context
 from portal.business_days import weekday_ja
 from portal.i18n import SUPPORTED, request_language
 from portal.orgs import enabled_provider_ids
-from portal.providers import Providers
 from portal.rules import DeadlineQuery, Msg, RuleError, jst
 from portal.rules.parse import now_jst
 from portal.web.forms import form_to_contract
+from portal.providers import current as providers
 
 bp = Blueprint("web", __name__)
 
 
-def providers() -> Providers:
-    return current_app.extensions["exam_portal.providers"]
 
 
 def register_template_helpers(app: Flask) -> None:
