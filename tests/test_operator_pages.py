@@ -207,3 +207,49 @@ def test_planner_reads_attempts_a_plugin_keeps_itself(frozen, make_app, org_fact
     body = client.get(f"/candidates/{candidate}").get_data(as_text=True)
     assert 'data-provider="later_brand" data-exam="L1"' in body
     assert "2026-11-24" in body and "LB-RT" in body  # 11-10 11:00 + 14 days
+
+
+def test_every_kind_of_change_is_in_the_audit_log(frozen, app, logged_in):
+    client, org_id, _, token = logged_in
+    post = lambda url, data=None: _post(client, token, url, data or {})  # noqa: E731
+    post("/providers/prometric/sessions", {"exam": "RUBY-SILVER", "start": "2026-12-12T10:00", "venue": "本校", "capacity": "3"})
+    post("/providers/prometric/sessions", {"exam": "RUBY-SILVER", "start": "2026-12-19T10:00", "venue": "本校", "capacity": "3"})
+    with app.app_context():
+        from portal.models import Booking, ExamSession
+        first, second = [s.id for s in db.session().exec(select(ExamSession).order_by(ExamSession.start)).all()]
+    r = post("/providers/prometric/book", {"session_id": first, "family_name": "監査", "given_name": "太郎",
+                                           "payment_method": "convenience_store", "payment_due": "2026-11-30T23:59"})
+    booking_id = int(r.headers["HX-Redirect"].rsplit("/", 1)[1])
+    post(f"/bookings/{booking_id}/paid")
+    post(f"/bookings/{booking_id}/change", {"session_id": second})
+    post(f"/bookings/{booking_id}/cancel", {"bank_code": "0001", "branch_code": "001", "account_type": "ordinary",
+                                            "account_number": "1234567", "holder": "ｶﾝｻ ﾀﾛｳ"})
+    post(f"/bookings/{booking_id}/refund-done")
+    with app.app_context():
+        candidate_id = db.session().get(Booking, booking_id).candidate_id
+    post(f"/candidates/{candidate_id}/attempts", {"provider": "prometric", "exam": "RUBY-SILVER",
+                                                   "start": "2026-11-20T10:00", "outcome": "failed"})
+    post("/admin/providers/prometric/closures", {"label": "臨時", "start_date": "2026-12-01"})
+    post("/admin/providers/prometric/settings", {"refund_transfer_fee": "110"})
+    post("/admin/providers/prometric/catalog", {"code": "RUBY-SILVER", "name": "Ruby Silver", "price": "16500"})
+    post("/admin/providers/later_brand/enabled", {"enabled": "0"})
+    post("/admin/users", {"name": "監査 花子", "email": "audit@example.jp", "password": "long-enough-pw", "role": "staff"})
+    post("/admin/feeds")
+    with app.app_context():
+        events = db.session().exec(select(AuditEvent)).all()
+        closure_id = next(e.entity_id for e in events if e.entity == "closure_day")
+        feed_id = next(e.entity_id for e in events if e.entity == "calendar_feed")
+    post(f"/admin/closures/{closure_id}/delete")
+    post(f"/admin/feeds/{feed_id}/revoke")
+    with app.app_context():
+        seen = {(e.entity, e.action) for e in db.session().exec(select(AuditEvent)).all()}
+        assert all(e.user_id is not None for e in db.session().exec(select(AuditEvent)).all())
+    assert seen >= {
+        ("exam_session", "create"), ("candidate", "create"), ("booking", "book"), ("booking", "paid"),
+        ("booking", "change"), ("booking", "cancel"), ("booking", "refund_done"), ("attempt", "create"),
+        ("closure_day", "create"), ("closure_day", "delete"), ("provider_setting", "update"),
+        ("catalog_entry", "create"), ("provider", "update"), ("user", "create"), ("calendar_feed", "create"),
+        ("calendar_feed", "revoke"),
+    }, seen
+    page = client.get("/admin/audit?entity=booking").get_data(as_text=True)
+    assert page.count('data-entity="booking"') == 5  # book, paid, change, cancel, refund_done
