@@ -80,3 +80,12 @@ def provider_sessions(ctx, organization_id, start, end):
         return []
     from plugins.cbt_ipa.records import sessions
     return sessions(organization_id, start, end)
+
+
+@hookimpl
+def provider_demo_data(ctx, organization_id, user_id):
+    if ctx.provider.id != PROVIDER_ID:
+        return
+    from portal import db
+    from plugins.cbt_ipa.demo import seed
+    seed(db.session(), ctx, organization_id, user_id)

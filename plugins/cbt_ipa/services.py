@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -14,7 +14,9 @@ from portal import audit
 from portal import bookings as core
 from portal.models import Attempt, Booking, ExamSession
 from portal.providers import RuleContext
-from portal.rules import AttemptFact, BadInput, Msg, PolicyDecision, PolicyFacts, RetakeQuery, RuleRefusal, jst
+from portal.rules import (
+    AttemptFact, BadInput, Exam, Msg, PolicyDecision, PolicyFacts, RetakeQuery, RuleRefusal, jst,
+)
 
 from plugins.cbt_ipa import picker
 from plugins.cbt_ipa.catalog import FE
@@ -81,6 +83,26 @@ def history(db: Session, organization_id: int, candidate_id: int, exam: str, now
 
 def _retake(ctx: RuleContext, exam: str, attempts: list[AttemptFact], now: datetime):
     return core.providers().retake(ctx, RetakeQuery(exam, attempts, now)) if attempts else None
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def create_session(db: Session, organization_id: int, user_id: int | None, exam: Exam, start: datetime, venue: str,
+                   capacity: int | None) -> ExamSession:
+    """A session (exam, start, venue, seats) the organisation can book candidates on."""
+    venue = (venue or "").strip()
+    if not venue:
+        raise BadInput("missing_field", Msg("会場を入力してください。", "Enter the venue."), "venue")
+    if capacity is None or not 1 <= capacity <= 1000:
+        raise BadInput("invalid_field", Msg("座席数は1〜1000です。", "Seats must be 1 to 1000."), "capacity")
+    # The end time is computed from the catalog: FE 90 + 10 + 100 min, SG 120 min.
+    row = ExamSession(organization_id=organization_id, provider=PROVIDER_ID, exam=exam.code, venue=venue[:200],
+                      start=start, end=start + timedelta(minutes=exam.duration_minutes or 0), capacity=capacity)
+    db.add(row)
+    db.flush()
+    audit.record(db, organization_id, user_id, "create", "exam_session", row.id, None, audit.snapshot(row))
+    return row
 
 
 # --------------------------------------------------------------------------- new booking

@@ -3,14 +3,13 @@ changes, outcomes and the exam-day calculators. Every stored-data read is scoped
 signed-in user's organisation; every write is one transaction."""
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from portal import audit, db, htmx
+from portal import db, htmx
 from portal import bookings as core
 from portal.models import Booking, BookingDeadline, Candidate, ExamSession
 from portal.rules import BadInput, Msg, RuleError
@@ -73,19 +72,8 @@ def _create_session(s, info) -> ExamSession:
     if exam is None:
         raise BadInput("unknown_exam", Msg("試験を選んでください。", "Choose an exam."), "exam")
     start = forms.datetime_field(form, "start", required=True)
-    venue = (form.get("venue") or "").strip()
-    if not venue:
-        raise BadInput("missing_field", Msg("会場を入力してください。", "Enter the venue."), "venue")
-    capacity = int_field(form, "capacity")
-    if capacity is None or not 1 <= capacity <= 1000:
-        raise BadInput("invalid_field", Msg("座席数は1〜1000です。", "Seats must be 1 to 1000."), "capacity")
-    # The end time is computed from the catalog: FE 90 + 10 + 100 min, SG 120 min.
-    row = ExamSession(organization_id=org_id(), provider=PROVIDER_ID, exam=exam.code, venue=venue[:200], start=start,
-                      end=start + timedelta(minutes=exam.duration_minutes or 0), capacity=capacity)
-    s.add(row)
-    s.flush()
-    audit.record(s, org_id(), current_user.id, "create", "exam_session", row.id, None, audit.snapshot(row))
-    return row
+    return services.create_session(s, org_id(), current_user.id, exam, start, form.get("venue") or "",
+                                   int_field(form, "capacity"))
 
 
 # --------------------------------------------------------------------------- bookings

@@ -63,3 +63,12 @@ def provider_sessions(ctx, organization_id, start, end):
 def portal_blueprints():
     from plugins.jstc_group.views import bp
     return [bp]
+
+
+@hookimpl
+def provider_demo_data(ctx, organization_id, user_id):
+    if ctx.provider.id != PROVIDER_ID:
+        return
+    from portal import db
+    from plugins.jstc_group.demo import seed
+    seed(db.session(), organization_id, user_id)

@@ -98,3 +98,10 @@ def provider_recompute(ctx, organization_id):
 def portal_blueprints():
     from plugins.odyssey.views import bp
     return [bp]
+
+
+@hookimpl
+def provider_demo_data(ctx, organization_id, user_id):
+    from portal import db
+    from plugins.odyssey.demo import seed
+    seed(db.session(), organization_id, user_id)

@@ -4,7 +4,7 @@ additions, results. Each public function is one unit of work; the caller runs it
 the organisation id and ``now`` explicitly (state changes by time are testable)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable, Mapping
 
 from flask import current_app
@@ -15,7 +15,7 @@ from portal.bookings import closure_rules, settings as org_settings
 from portal.providers import RuleContext
 from portal.rules import AttemptFact, BadInput, Exam, Msg, RuleRefusal, jst
 
-from plugins.odyssey import csv_import, deadlines, retake, states
+from plugins.odyssey import contract, csv_import, deadlines, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects
 from plugins.odyssey.fields import CandidateInput, FieldError
 from plugins.odyssey.models import (
@@ -77,6 +77,23 @@ def venue(db: Session, org_id: int) -> OdysseyVenue:
         db.add(row)
         db.flush()
     return row
+
+
+def update_venue(db: Session, org_id: int, user_id: int | None, now: datetime, deposit_balance: int | None,
+                 proctor_count: int | None, contract_start: date | None, contract_kind: str) -> OdysseyVenue:
+    """The venue's 預け金残高 (as read on 残高照会, ODY-LA), proctors (ODY-DL-4) and contract (ODY-PR-4)."""
+    if contract_kind not in contract.KINDS:
+        raise BadInput("invalid_field", Msg("契約の種類を選んでください。", "Choose the contract kind."), "contract_kind")
+    v = venue(db, org_id)
+    before = audit.snapshot(v)
+    if deposit_balance is not None:
+        v.deposit_balance, v.balance_updated_at = deposit_balance, now
+    if proctor_count is not None:
+        v.proctor_count = max(1, proctor_count)
+    v.contract_start, v.contract_kind = contract_start, contract_kind
+    db.add(v)
+    audit.record(db, org_id, user_id, "update", "odyssey_venue", v.id, before, audit.snapshot(v))
+    return v
 
 
 # --------------------------------------------------------------------------- exam days

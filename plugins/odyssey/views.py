@@ -388,18 +388,8 @@ def save_venue():
         proctors = int_field(form, "proctor_count")
         start = parse.date_value(form.get("contract_start"), "contract_start", required=False)
         kind = form.get("contract_kind", "standard")
-        if kind not in contract.KINDS:
-            raise BadInput("invalid_field", Msg("契約の種類を選んでください。", "Choose the contract kind."), "contract_kind")
         with db.transaction() as s:
-            v = services.venue(s, org_id())
-            before = audit.snapshot(v)
-            if balance is not None:
-                v.deposit_balance, v.balance_updated_at = balance, _now()
-            if proctors is not None:
-                v.proctor_count = max(1, proctors)
-            v.contract_start, v.contract_kind = start, kind
-            s.add(v)
-            audit.record(s, org_id(), current_user.id, "update", "odyssey_venue", v.id, before, audit.snapshot(v))
+            services.update_venue(s, org_id(), current_user.id, _now(), balance, proctors, start, kind)
     except RuleError as exc:
         return _venue_page(422, exc.message)
     return _venue_page()
