@@ -114,6 +114,22 @@ def login(client, email, password):
     return token
 
 
+def seed_demo_and_login(app):
+    """Run the real ``flask seed-demo`` and sign in with the login it prints;
+    returns (client, organisation id)."""
+    from sqlmodel import select
+    from portal import db
+    from portal.models import User
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    email, password = result.output.strip().splitlines()[-1].split(": ", 1)[1].split(" / ")
+    client = app.test_client()
+    login(client, email, password)
+    with app.app_context():
+        org_id = db.session().exec(select(User).where(User.email == email)).one().organization_id
+    return client, org_id
+
+
 def csrf_token(client, url="/"):
     import re
     page = client.get(url, follow_redirects=True).get_data(as_text=True)

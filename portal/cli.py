@@ -23,7 +23,6 @@ def init_app(app: Flask) -> None:
     @click.option("--first", is_flag=True, help="The plugin's first migration (creates its branch).")
     def make_migration_command(message, plugin_id, first):
         """Autogenerate a migration for the core or for one plugin's own branch."""
-        from pathlib import Path
         from portal import migrate
         version_path = None
         if plugin_id and first:

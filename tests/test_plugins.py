@@ -1,7 +1,7 @@
 """The plugin contract: discovery, isolation, adjustment by wrappers, documentation."""
 import inspect
 import re
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pluggy
@@ -11,7 +11,7 @@ from flask import Blueprint
 from portal import hookspecs
 from portal.plugins import PLUGINS_ENV, hookimpl, make_plugin_manager
 from portal.providers import Providers
-from portal.rules import JST, Deadline, DeadlineQuery, Exam, Msg, ProviderInfo, RetakeDecision
+from portal.rules import JST, Deadline, DeadlineQuery, Exam, Msg, ProviderInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)

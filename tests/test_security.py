@@ -3,7 +3,6 @@ and each organisation sees only its own data."""
 import re
 from datetime import datetime, timedelta
 
-import pytest
 
 from conftest import csrf_token, login
 from helpers import make_booking, make_candidate, make_session

@@ -17,7 +17,7 @@ from typing import Mapping
 from portal.rules import Msg
 
 from plugins.odyssey.catalog import Subject
-from plugins.odyssey.fields import COLUMNS, CandidateInput, FieldError, validate
+from plugins.odyssey.fields import COLUMNS, CandidateInput, validate
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import click
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
 from portal import audit, db, htmx
 from portal.auth import require_admin
-from portal.rules import AttemptFact, BadInput, Msg, RuleError, jst
+from portal.rules import AttemptFact, BadInput, Msg, RuleError
 from portal.rules import parse
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped

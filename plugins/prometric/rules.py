@@ -6,7 +6,7 @@ implementations in ``plugin.py`` only wire them to the portal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from portal.business_days import format_day
 from portal.rules import (

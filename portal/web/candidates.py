@@ -13,7 +13,7 @@ from portal import audit, db, htmx
 from portal.bookings import org_context, providers
 from portal.models import Attempt, Booking, Candidate, ExamSession
 from portal.orgs import enabled_provider_ids
-from portal.rules import AttemptFact, BadInput, Msg, RetakeQuery, RuleError, jst
+from portal.rules import AttemptFact, BadInput, Msg, RetakeQuery, RuleError
 from portal.rules import parse
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped

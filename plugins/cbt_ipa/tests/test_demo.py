@@ -9,28 +9,19 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from conftest import login
+from conftest import seed_demo_and_login
 from portal import db
-from portal.models import AuditEvent, Booking, BookingDeadline, Candidate, ExamSession, User
+from portal.models import AuditEvent, Booking, BookingDeadline, Candidate, ExamSession
 from portal.rules import JST, jst
 from portal.rules.parse import now_jst
 
 from plugins.cbt_ipa.models import CbtIpaBookingFacts
 
 
-def seed_and_login(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    email, password = result.output.strip().splitlines()[-1].split(": ", 1)[1].split(" / ")
-    client = app.test_client()
-    login(client, email, password)
-    with app.app_context():
-        org_id = db.session().exec(select(User).where(User.email == email)).one().organization_id
-    return client, org_id
 
 
 def test_demo_sessions_and_bookings(app):
-    client, org_id = seed_and_login(app)
+    client, org_id = seed_demo_and_login(app)
     with app.app_context():
         s = db.session()
         today = now_jst().date()
@@ -77,7 +68,7 @@ def test_demo_sessions_and_bookings(app):
 @pytest.mark.parametrize("moment", [datetime(2026, 12, 27, 22, 0, tzinfo=JST), datetime(2027, 4, 28, 9, 0, tzinfo=JST)])
 def test_demo_seeds_at_year_end_and_golden_week(app, moment):
     with time_machine.travel(moment, tick=False):
-        client, org_id = seed_and_login(app)
+        client, org_id = seed_demo_and_login(app)
         with app.app_context():
             assert len(db.session().exec(select(Booking).where(Booking.organization_id == org_id,
                                                                Booking.provider == "cbt_ipa")).all()) == 3

@@ -139,7 +139,7 @@ def test_open_application_blocks_a_new_one_until_its_end(ipa):
 def test_short_notice_booking_is_allowed_but_never_changes(ipa):
     cid = ipa.candidate()
     sid = ipa.session(jst(2026, 4, 3, 10))
-    html = ipa.client.get(f"/p/cbt_ipa/book/dates?exam=FE&payment_method=credit_card", headers=HX).get_data(as_text=True)
+    html = ipa.client.get("/p/cbt_ipa/book/dates?exam=FE&payment_method=credit_card", headers=HX).get_data(as_text=True)
     assert "申込後は一切変更できません" in html
     assert ipa.book(sid, cid).status_code == 204
     [booking] = ipa.query(Booking)

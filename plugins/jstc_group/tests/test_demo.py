@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from conftest import login
+from conftest import seed_demo_and_login
 from portal import db
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent
 from portal.rules import JST
 from portal.rules.parse import now_jst
 
@@ -19,15 +19,6 @@ from plugins.jstc_group import services
 from plugins.jstc_group.models import JstcApplication, JstcSession
 
 
-def seed_and_login(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    email, password = result.output.strip().splitlines()[-1].split(": ", 1)[1].split(" / ")
-    client = app.test_client()
-    login(client, email, password)
-    with app.app_context():
-        org_id = db.session().exec(select(User).where(User.email == email)).one().organization_id
-    return client, org_id
 
 
 def demo_group(app, org_id):
@@ -39,7 +30,7 @@ def demo_group(app, org_id):
 
 
 def test_demo_session_group_and_examinees(app):
-    client, org_id = seed_and_login(app)
+    client, org_id = seed_demo_and_login(app)
     now = now_jst()
     session, application, rows = demo_group(app, org_id)
     assert session.dates().window_state(now) == "open"
@@ -67,7 +58,7 @@ def test_demo_session_group_and_examinees(app):
 @pytest.mark.parametrize("moment", [datetime(2026, 12, 24, 12, 0, tzinfo=JST), datetime(2027, 4, 25, 9, 0, tzinfo=JST)])
 def test_demo_deadline_on_a_business_day(app, moment):
     with time_machine.travel(moment, tick=False):
-        client, org_id = seed_and_login(app)
+        client, org_id = seed_demo_and_login(app)
         session, _, rows = demo_group(app, org_id)
         assert len(rows) == 12 and session.application_deadline.weekday() < 5
         assert "JST-AP-1" in client.get("/dashboard?days=20&provider=jstc_group").get_data(as_text=True)

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from conftest import login
+from conftest import seed_demo_and_login
 from portal import db
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent
 from portal.rules import JST, jst
 from portal.rules.parse import now_jst
 
@@ -19,15 +19,6 @@ from plugins.odyssey import services
 from plugins.odyssey.models import OdysseyExamDay, OdysseyVenue
 
 
-def seed_and_login(app):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    email, password = result.output.strip().splitlines()[-1].split(": ", 1)[1].split(" / ")
-    client = app.test_client()
-    login(client, email, password)
-    with app.app_context():
-        org_id = db.session().exec(select(User).where(User.email == email)).one().organization_id
-    return client, org_id
 
 
 def demo_days(app, org_id):
@@ -39,7 +30,7 @@ def demo_days(app, org_id):
 
 
 def test_demo_exam_days_and_venue(app):
-    client, org_id = seed_and_login(app)
+    client, org_id = seed_demo_and_login(app)
     today = now_jst().date()
     (draft, draft_people, draft_tests, draft_remit), (confirmed, people, tests, remit) = demo_days(app, org_id)
     assert draft.state == "draft" and today + timedelta(days=14) <= draft.exam_date <= today + timedelta(days=21)
@@ -74,7 +65,7 @@ def test_demo_exam_days_and_venue(app):
 def test_demo_exam_days_avoid_closures(app, moment):
     """Around the year-end closure and Golden Week the exam days move to business days."""
     with time_machine.travel(moment, tick=False):
-        client, org_id = seed_and_login(app)
+        client, org_id = seed_demo_and_login(app)
         days = demo_days(app, org_id)
         assert [d.state for d, *_ in days] == ["draft", "confirmed"]
         with app.app_context():
