@@ -67,7 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         SESSION_COOKIE_SAMESITE="Lax",
         BABEL_DEFAULT_LOCALE=DEFAULT,
         WTF_CSRF_TIME_LIMIT=None,
-        PAGE_SIZE=25,
+        PERSONAL_DATA_RETENTION_DAYS=int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", "365")),
     )
     if test_config:
         app.config.update(test_config)

@@ -53,6 +53,27 @@ def init_app(app: Flask) -> None:
         email, password = seed_demo()
         click.echo(f"demo login: {email} / {password}")
 
+    @app.cli.command("housekeeping")
+    def housekeeping_command():
+        """Periodic work of the core and every plugin (hook portal_housekeeping); run from cron."""
+        from portal import db
+        from portal.rules.parse import now_jst
+        now = now_jst()
+        failed = []
+        for impl in app.extensions["exam_portal.pm"].hook.portal_housekeeping.get_hookimpls():
+            try:
+                with db.transaction():  # each plugin's work commits or rolls back on its own
+                    lines = impl.function(now=now) or []
+            except Exception as exc:  # report, go on with the others, fail at the end
+                app.logger.exception("housekeeping of %s failed", impl.plugin_name)
+                click.echo(f"{impl.plugin_name}: FAILED: {exc!r}", err=True)
+                failed.append(impl.plugin_name)
+                continue
+            for line in lines:
+                click.echo(f"{impl.plugin_name}: {line}")
+        if failed:
+            raise click.ClickException(f"housekeeping failed for: {', '.join(failed)}")
+
     @app.cli.command("expire-bookings")
     def expire_bookings_command():
         """Cancel bookings whose provider says they lapsed (e.g. unpaid past due)."""

@@ -160,6 +160,15 @@ def provider_demo_data(ctx: RuleContext, organization_id: int, user_id: int) -> 
 
 
 @hookspec
+def portal_housekeeping(now: datetime) -> list[str]:
+    """Periodic work, run from cron by ``flask --app portal housekeeping``: expire lapsed
+    records, advance states the clock changes, purge personal data whose retention ended.
+    Must be safe to run any number of times. Each plugin's implementation runs in its own
+    transaction (``portal.db.session()``); return one line per thing done, for the log.
+    """
+
+
+@hookspec
 def portal_blueprints() -> list[Any]:
     """Flask blueprints a plugin adds (provider-specific pages such as a venue workflow).
 

@@ -253,3 +253,42 @@ def test_every_kind_of_change_is_in_the_audit_log(frozen, app, logged_in):
     }, seen
     page = client.get("/admin/audit?entity=booking").get_data(as_text=True)
     assert page.count('data-entity="booking"') == 5  # book, paid, change, cancel, refund_done
+
+
+def test_housekeeping_expires_and_purges_personal_data_after_retention(frozen, app, org_factory):
+    """`flask housekeeping` (cron): unpaid bookings lapse, candidates are anonymised once
+    every exam of theirs is older than the retention period, and running again changes nothing."""
+    from portal.models import Booking, Candidate
+    org_id = org_factory()[0]
+    old = make_candidate(app, org_id, family="古田", given="一郎")
+    recent = make_candidate(app, org_id, family="新井", given="花子")
+    make_booking(app, org_id, make_session(app, org_id, start=datetime(2026, 12, 12, 10, tzinfo=JST)), recent,
+                 method="pay_easy", paid=False, due=NOW + timedelta(days=1))
+    with app.app_context():
+        db.session().add(Attempt(organization_id=org_id, candidate_id=old, provider="prometric", exam="RUBY-SILVER",
+                                 start=datetime(2025, 6, 1, 10, tzinfo=JST), end=datetime(2025, 6, 1, 11, tzinfo=JST),
+                                 outcome="passed"))
+        db.session().commit()
+    frozen.move_to(NOW + timedelta(days=400))
+    out = app.test_cli_runner().invoke(args=["housekeeping"]).output
+    assert "bookings expired: 1" in out and "personal data purged: 2" in out
+    with app.app_context():
+        names = {c.id: c.display_name for c in db.session().exec(select(Candidate)).all()}
+        assert "古田" not in names[old] and "新井" not in names[recent]
+        assert db.session().exec(select(Booking)).one().status == "expired"
+        purge_events = db.session().exec(select(AuditEvent).where(AuditEvent.action == "purge_personal_data")).all()
+        assert len(purge_events) == 2 and all("古田" not in str(e.after) for e in purge_events)
+    again = app.test_cli_runner().invoke(args=["housekeeping"]).output
+    assert "bookings expired: 0" in again and "personal data purged: 0" in again
+
+
+def test_housekeeping_keeps_candidates_within_retention(frozen, app, org_factory):
+    from portal.models import Candidate
+    org_id = org_factory()[0]
+    cid = make_candidate(app, org_id, family="保持", given="中")
+    make_booking(app, org_id, make_session(app, org_id, start=datetime(2026, 12, 12, 10, tzinfo=JST)), cid)
+    frozen.move_to(NOW + timedelta(days=300))  # the exam is less than a year ago
+    out = app.test_cli_runner().invoke(args=["housekeeping"]).output
+    assert "personal data purged: 0" in out
+    with app.app_context():
+        assert db.session().get(Candidate, cid).family_name == "保持"

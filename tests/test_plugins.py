@@ -200,3 +200,31 @@ def test_own_catalog_and_recompute_hooks_are_used_by_the_core(make_app, org_fact
     client.post("/admin/providers/own_catalog/closures", data={"label": "臨時休業", "start_date": "2027-03-01"},
                 headers={"X-CSRFToken": token})
     assert OwnCatalog.recomputed == [(org_id, ["臨時休業"])]  # the new closure is already in the context
+
+
+def test_housekeeping_runs_each_plugin_in_its_own_transaction(make_app, org_factory):
+    from sqlmodel import select
+    from portal import db
+    from portal.models import Organization
+
+    class Renamer:
+        @hookimpl
+        def portal_housekeeping(self, now):
+            for org in db.session().exec(select(Organization)).all():
+                org.name = "renamed"
+            return ["renamed"]
+
+    class Broken:
+        @hookimpl
+        def portal_housekeeping(self, now):
+            for org in db.session().exec(select(Organization)).all():
+                org.name = "half-done"
+            db.session().flush()
+            raise RuntimeError("boom")
+
+    app = make_app(plugins=[Renamer(), Broken()])
+    org_factory()
+    result = app.test_cli_runner().invoke(args=["housekeeping"])
+    assert result.exit_code != 0 and "boom" in result.output
+    with app.app_context():
+        assert [o.name for o in db.session().exec(select(Organization)).all()] == ["renamed"]

@@ -95,6 +95,17 @@ def provider_recompute(ctx, organization_id):
 
 
 @hookimpl
+def portal_housekeeping(now):
+    """ODY-ST states that the clock changes, then the ODY-PII purge."""
+    from portal import db
+    from plugins.odyssey import purge, services
+    session = db.session()
+    changed = services.advance_states(session, None, now)
+    purged = purge.purge(session, now)
+    return [f"exam days changed state: {changed}", f"exam days purged of personal data (ODY-PII): {len(purged)}"]
+
+
+@hookimpl
 def portal_blueprints():
     from plugins.odyssey.views import bp
     return [bp]

@@ -58,3 +58,12 @@ def provider_recompute(ctx, organization_id: int):
         return 0
     from portal.bookings import recompute_booking_deadlines
     return recompute_booking_deadlines(db.session(), ctx, organization_id)
+
+
+@hookimpl
+def portal_housekeeping(now: datetime):
+    from portal.bookings import expire_lapsed
+    from portal.retention import purge_candidates
+    session = db.session()
+    return [f"bookings expired: {expire_lapsed(session, None, now)}",
+            f"candidates' personal data purged: {purge_candidates(session, now)}"]

@@ -38,3 +38,19 @@ def test_a_new_closure_day_moves_a_draft_exam_days_deadline(venue, app):
             assert db.session().get(OdysseyExamDay, day_id).application_deadline.date().isoformat() == "2021-03-19"
         page = client.get("/admin/providers/odyssey/catalog").get_data(as_text=True)
         assert "/p/odyssey/catalog" in page and "Office Word 2016" in page
+
+
+def test_housekeeping_advances_states_and_purges_after_a_month(venue, app):
+    import time_machine
+    from portal import db
+    from plugins.odyssey.models import OdysseyExamDay
+    client, _, at = venue
+    with at(datetime(2021, 2, 15, 9, tzinfo=JST)) as token:
+        day_id = create_day(client, token, "2021-02-25T10:00")
+    with time_machine.travel(datetime(2021, 3, 26, 9, tzinfo=JST), tick=False):
+        out = app.test_cli_runner().invoke(args=["housekeeping"]).output
+    assert "odyssey: exam days changed state: 1" in out  # never confirmed → expired (ODY-ST)
+    assert "odyssey: exam days purged of personal data (ODY-PII): 1" in out  # 02-25 + 1 month < 03-26
+    with app.app_context():
+        day = db.session().get(OdysseyExamDay, day_id)
+        assert day.state == "expired" and day.purged_at is not None
