@@ -28,6 +28,7 @@ INFO = ProviderInfo(
     # The core booking pages do not know IPA's facts (voucher issue date, subject A
     # exemption, retake waits): this plugin serves its own booking pages (views.py).
     bookings=False,
+    booking_endpoint="cbt_ipa.detail",
 )
 
 

@@ -103,6 +103,9 @@ class ProviderInfo:
     calculator_facts: Sequence[str] = ("exam", "exam_start")
     #: Whether the core's generic booking pages (sessions, seats, change, cancel) apply.
     bookings: bool = False
+    #: Endpoint (taking ``booking_id``) of the plugin's own page for a core ``Booking``, when
+    #: it books on the core tables through its own pages (``bookings`` False).
+    booking_endpoint: str | None = None
     #: Endpoint of the plugin's own catalog admin page, when it keeps its own catalog
     #: (hook ``provider_catalog``); the core's catalog page then links there.
     catalog_endpoint: str | None = None

@@ -244,6 +244,10 @@ def _act(booking_id: int, action) -> Any:
 
 @bp.get("/bookings/<int:booking_id>")
 def detail(booking_id: int):
+    booking = get_or_404(Booking, booking_id)
+    endpoint = service.providers().info(booking.provider).booking_endpoint
+    if endpoint:  # the provider handles its bookings on its own pages
+        return redirect(url_for(endpoint, booking_id=booking_id))
     return _detail_response(booking_id)
 
 

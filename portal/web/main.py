@@ -57,7 +57,13 @@ def register_template_helpers(app: Flask) -> None:
                 "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
                 "status_label": labels.status_label, "requirement_label": labels.requirement_label,
                 "outcome_label": labels.outcome_label, "role_label": labels.role_label,
-                "provider_name": provider_name}
+                "provider_name": provider_name, "booking_url": booking_url}
+
+
+def booking_url(booking) -> str:
+    """Where a core booking is handled: the provider's own page if it has one."""
+    endpoint = providers().info(booking.provider).booking_endpoint if booking.provider in providers() else None
+    return url_for(endpoint or "bookings.detail", booking_id=booking.id)
 
 
 def provider_name(provider_id: str) -> str:

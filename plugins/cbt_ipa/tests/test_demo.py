@@ -73,3 +73,16 @@ def test_demo_seeds_at_year_end_and_golden_week(app, moment):
             assert len(db.session().exec(select(Booking).where(Booking.organization_id == org_id,
                                                                Booking.provider == "cbt_ipa")).all()) == 3
         assert "IPA-CH-1" in client.get("/dashboard?days=20&provider=cbt_ipa").get_data(as_text=True)
+
+
+def test_core_links_to_an_ipa_booking_lead_to_the_ipa_booking_page(app):
+    from sqlmodel import select
+    from portal import db
+    from portal.models import Booking
+    client, org_id = seed_demo_and_login(app)
+    with app.app_context():
+        booking = db.session().exec(select(Booking).where(Booking.provider == "cbt_ipa")).first()
+    page = client.get(f"/candidates/{booking.candidate_id}").get_data(as_text=True)
+    assert f'href="/p/cbt_ipa/bookings/{booking.id}"' in page
+    r = client.get(f"/bookings/{booking.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/p/cbt_ipa/bookings/{booking.id}")
