@@ -11,7 +11,7 @@ from portal import bookings, db
 from portal.auth import hash_password
 from portal.models import Candidate, ExamSession, Organization, User
 from portal.orgs import create_organization
-from portal.rules import JST
+from portal.rules import JST, STORE_METHODS
 from portal.rules.parse import now_jst
 
 DEMO_ORG = "デモ情報専門学校"
@@ -63,7 +63,7 @@ def _sessions_and_bookings(s, org: Organization) -> None:
         methods = list(info.payment_methods) or ["credit_card"]
         for i, candidate in enumerate(candidates):
             method = methods[i % len(methods)]
-            unpaid_store = method in ("convenience_store", "pay_easy")
+            unpaid_store = method in STORE_METHODS
             exam_session = created[i % len(created)]
             bookings.book(s, org.id, None, bookings.NewBooking(
                 candidate_id=candidate.id, session_id=exam_session.id, payment_method=method,

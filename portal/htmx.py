@@ -2,11 +2,10 @@
 
 ``details()`` reads the HX-* request headers; ``render()`` returns the partial for an
 htmx request and the full page otherwise, always with ``Vary: HX-Request`` so caches keep
-the two apart; the ``*_header`` helpers set HX-* response headers.
+the two apart; ``redirect()`` answers with ``HX-Redirect``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,29 +54,8 @@ def render(full_template: str, partial_template: str, status: int = 200, **conte
     return vary(response)
 
 
-def push_url(response: Response, url: str | bool) -> Response:
-    response.headers["HX-Push-Url"] = "false" if url is False else str(url)
-    return response
-
-
-def replace_url(response: Response, url: str) -> Response:
-    response.headers["HX-Replace-Url"] = url
-    return response
-
-
-def trigger(response: Response, event: str, detail: Any = None) -> Response:
-    response.headers["HX-Trigger"] = json.dumps({event: detail if detail is not None else True})
-    return response
-
-
 def redirect(url: str) -> Response:
     response = make_response("", 204)
     response.headers["HX-Redirect"] = url
     return response
 
-
-def retarget(response: Response, target: str, reswap: str | None = None) -> Response:
-    response.headers["HX-Retarget"] = target
-    if reswap:
-        response.headers["HX-Reswap"] = reswap
-    return response

@@ -4,7 +4,7 @@ open), the candidate's name, kana and e-mail are blanked. The rows stay, so coun
 audit trail still add up; the audit entry holds no personal data."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func
@@ -38,7 +38,7 @@ def purge_candidates(db: Session, now: datetime) -> int:
     purged = 0
     for candidate, exam_end, attempt_end in rows:
         latest = max((t for t in (exam_end, attempt_end) if t is not None), default=None)
-        if latest is not None and _aware(latest) >= cutoff:
+        if latest is not None and latest >= cutoff:
             continue
         candidate.family_name, candidate.given_name = PURGED_NAME, ""
         candidate.family_kana = candidate.given_kana = candidate.email = ""
@@ -48,9 +48,3 @@ def purge_candidates(db: Session, now: datetime) -> int:
         purged += 1
     return purged
 
-
-def _aware(moment: datetime | str) -> datetime:
-    """An aggregate may come back without the column's type: read a bare value as UTC."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -64,14 +64,10 @@ def _providers(*extra, only=("prometric",)):
     return Providers(make_plugin_manager(only=only, extra=extra))
 
 
-def _first_provider_with_deadlines():
-    return "prometric"
-
-
 def test_a_wrapper_plugin_moves_a_provider_deadline_one_business_day_earlier():
     plain = _providers()
     adjusted = _providers(VenueInternalDeadline())
-    pid = _first_provider_with_deadlines()
+    pid = "prometric"
     before = plain.deadlines(plain.default_context(pid), DeadlineQuery(None, EXAM_START))
     after = adjusted.deadlines(adjusted.default_context(pid), DeadlineQuery(None, EXAM_START))
     assert [d.kind for d in before] == [d.kind for d in after]

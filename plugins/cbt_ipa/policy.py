@@ -15,7 +15,6 @@ from plugins.cbt_ipa.change_window import (
     LastSelectable, booked_inside_lock, change_deadline, deadline_explanation, last_selectable_date,
 )
 
-STORE_METHODS = ("convenience_store", "pay_easy")
 TARGET_SEAT_FACT = "target_seat_available"
 """Optional fact (IPA-CH-4): whether the date / venue asked for has a free seat."""
 
@@ -37,13 +36,9 @@ def last_selectable_for(facts: PolicyFacts, payment: Payment) -> LastSelectable:
     return last_selectable_date(jst(first).date(), None, exemption)
 
 
-def is_unpaid_store(payment: Payment) -> bool:
-    return payment.method in STORE_METHODS and not payment.paid
-
-
 def lapse(facts: PolicyFacts, payment: Payment) -> LapseDecision | None:
     """IPA-PAY: a convenience-store / Pay-easy fee not paid by the due date voids the application."""
-    if not is_unpaid_store(payment) or payment.due is None:
+    if not payment.unpaid_store or payment.due is None:
         return None
     due = jst(payment.due)
     lapsed = jst(facts.at) > due
@@ -120,7 +115,7 @@ def _cancel(facts: PolicyFacts, payment: Payment) -> CancelDecision:
         rule += ",IPA-PAY"
         parts.append(Msg("バウチャーチケットは有効期限を過ぎると利用も返金もできません。",
                          "A voucher can neither be used nor refunded after its expiry."))
-    elif is_unpaid_store(payment):
+    elif payment.unpaid_store:
         rule += ",IPA-PAY"
         parts.append(Msg("未入金のコンビニ払い等は、支払期限までに入金がなければ申込が自動的に無効になります。",
                          "An unpaid convenience-store / Pay-easy application becomes void by itself if not paid by the due date."))

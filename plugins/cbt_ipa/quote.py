@@ -1,11 +1,10 @@
 """Exam fees (public fact: 7,500 yen per exam, tax included; catalog data)."""
 from __future__ import annotations
 
-from portal.rules import Msg, Quote, QuoteLine, QuoteQuery
+from portal.rules import Msg, Quote, QuoteLine, QuoteQuery, STORE_METHODS
 from portal.rules.parse import items_list, positive_int
 
 from plugins.cbt_ipa.catalog import exam_name
-from plugins.cbt_ipa.policy import STORE_METHODS
 
 
 def quote(ctx, query: QuoteQuery) -> Quote:

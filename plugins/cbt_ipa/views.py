@@ -12,7 +12,7 @@ from sqlmodel import select
 from portal import db, htmx
 from portal import bookings as core
 from portal.models import Booking, BookingDeadline, Candidate, ExamSession
-from portal.rules import BadInput, Msg, RuleError
+from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
 from portal.web.forms import int_field
@@ -158,7 +158,7 @@ def _book(s) -> Booking:
         data.candidate_id = candidate.id
     else:
         get_or_404(Candidate, data.candidate_id)
-    unpaid_store = data.payment_method in ("convenience_store", "pay_easy") and form.get("paid") not in ("on", "true")
+    unpaid_store = data.payment_method in STORE_METHODS and form.get("paid") not in ("on", "true")
     voucher = data.payment_method == "voucher"
     if voucher and data.voucher_issued_on is None:
         raise BadInput("missing_field", Msg("バウチャー発行日を入力してください。", "Enter the voucher issue date."), "voucher_issued_on")

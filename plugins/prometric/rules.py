@@ -11,12 +11,11 @@ from datetime import datetime, time, timedelta
 from portal.business_days import format_day
 from portal.rules import (
     JST, CancelDecision, ChangeDecision, Deadline, LapseDecision, Msg, Payment, PolicyDecision,
-    PolicyFacts, Quote, QuoteLine, QuoteQuery, RetakeDecision, BadInput, jst,
+    PolicyFacts, Quote, QuoteLine, QuoteQuery, RetakeDecision, STORE_METHODS, BadInput, jst,
 )
 from portal.rules.dates import same_date_years_later
 from portal.rules.parse import positive_int, items_list
 
-STORE_METHODS = ("convenience_store", "pay_easy")
 SETTING_HOLIDAY_EXTRA_DAY = "holiday_exam_extra_day"
 SETTING_TRANSFER_FEE = "refund_transfer_fee"
 
@@ -91,7 +90,7 @@ def _change(ctx, facts: PolicyFacts, deadline: ChangeCancelDeadline, payment: Pa
         return ChangeDecision(False, deadline.at, "PRM-DL-1", Msg(
             f"変更受付期限({_fmt(deadline.at)})を過ぎています。", f"The change deadline ({_fmt(deadline.at)}) has passed.")
             + deadline.explanation)
-    if payment.method in STORE_METHODS and not payment.paid:
+    if payment.unpaid_store:
         return ChangeDecision(False, None, "PRM-CH-1", Msg(
             "コンビニ・Pay-easy払いで受験料が未入金のため変更できません。支払いを完了するか、キャンセルして新たに予約してください。",
             "The convenience-store / Pay-easy fee is not paid yet, so the booking cannot be changed: pay first, or cancel and book again."))
@@ -156,7 +155,7 @@ def _cancel(ctx, facts: PolicyFacts, deadline: ChangeCancelDeadline, payment: Pa
 
 def _lapse(facts: PolicyFacts, payment: Payment) -> LapseDecision | None:
     """PRM-CA-3: an unpaid convenience-store / Pay-easy booking past its due date is cancelled."""
-    if payment.method not in STORE_METHODS or payment.paid or payment.due is None:
+    if not payment.unpaid_store or payment.due is None:
         return None
     due = jst(payment.due)
     lapsed = jst(facts.at) > due

@@ -3,13 +3,13 @@ from portal.rules.errors import BadInput, MissingFact, RuleError, RuleRefusal, U
 from portal.rules.types import (
     JST, AttemptFact, AttemptRecord, DueItem, SessionItem, CancelDecision, ChangeDecision, ClosureRule, Deadline, DeadlineQuery, Exam,
     LapseDecision, Msg, Payment, PolicyDecision, PolicyFacts, ProviderInfo, ProviderSetting, Quote,
-    QuoteLine, QuoteQuery, RetakeDecision, RetakeQuery, SkippedDay, at_time, end_of_day, jst,
+    QuoteLine, QuoteQuery, RetakeDecision, RetakeQuery, SkippedDay, STORE_METHODS, at_time, end_of_day, jst,
 )
 
 __all__ = [
     "JST", "AttemptFact", "AttemptRecord", "DueItem", "SessionItem", "BadInput", "CancelDecision", "ChangeDecision", "ClosureRule", "Deadline",
     "DeadlineQuery", "Exam", "LapseDecision", "MissingFact", "Msg", "Payment", "PolicyDecision",
     "PolicyFacts", "ProviderInfo", "ProviderSetting", "Quote", "QuoteLine", "QuoteQuery",
-    "RetakeDecision", "RetakeQuery", "RuleError", "RuleRefusal", "SkippedDay", "UnknownExam",
+    "RetakeDecision", "RetakeQuery", "RuleError", "RuleRefusal", "SkippedDay", "STORE_METHODS", "UnknownExam",
     "UnknownProvider", "at_time", "end_of_day", "jst",
 ]

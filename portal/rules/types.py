@@ -141,12 +141,21 @@ class RetakeQuery:
     at: datetime
 
 
+#: Payment methods paid after booking, at a convenience store or by Pay-easy (with a due date).
+STORE_METHODS = ("convenience_store", "pay_easy")
+
+
 @dataclass(frozen=True)
 class Payment:
     method: str  # credit_card | convenience_store | pay_easy | voucher | invoice
     paid: bool
     amount: int | None = None
     due: datetime | None = None
+
+    @property
+    def unpaid_store(self) -> bool:
+        """A convenience-store / Pay-easy fee not paid yet."""
+        return self.method in STORE_METHODS and not self.paid
 
 
 @dataclass(frozen=True)

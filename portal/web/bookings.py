@@ -12,7 +12,7 @@ from sqlmodel import select
 from portal import bookings as service
 from portal import audit, db, htmx
 from portal.models import Booking, BookingDeadline, Candidate, ExamSession, RefundAccount
-from portal.rules import BadInput, Msg, RuleError
+from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
 from portal.web.forms import datetime_local, int_field
@@ -186,7 +186,7 @@ def _new_booking(s, info) -> service.NewBooking:
     if method not in info.payment_methods:
         raise BadInput("invalid_field", Msg("支払方法を選んでください。", "Choose a payment method."), "payment_method")
     due = None
-    if method in ("convenience_store", "pay_easy") and form.get("paid") not in ("on", "true"):
+    if method in STORE_METHODS and form.get("paid") not in ("on", "true"):
         due = parse.datetime_value(datetime_local(form["payment_due"]) if form.get("payment_due") else None, "payment_due")
     exam = _find_exam(service.catalog(s, org_id(), info.id), exam_session.exam)
     amount = int_field(form, "amount")

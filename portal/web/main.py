@@ -13,7 +13,7 @@ from portal.bookings import org_context
 from portal.business_days import weekday_ja
 from portal.i18n import SUPPORTED, request_language
 from portal.orgs import enabled_provider_ids
-from portal.rules import DeadlineQuery, Msg, RuleError, jst
+from portal.rules import STORE_METHODS, DeadlineQuery, Msg, RuleError, jst
 from portal.rules.parse import now_jst
 from portal.web.forms import form_to_contract
 from portal.providers import current as providers
@@ -57,7 +57,7 @@ def register_template_helpers(app: Flask) -> None:
                 "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
                 "status_label": labels.status_label, "requirement_label": labels.requirement_label,
                 "outcome_label": labels.outcome_label, "role_label": labels.role_label,
-                "provider_name": provider_name, "booking_url": booking_url}
+                "provider_name": provider_name, "booking_url": booking_url, "store_methods": STORE_METHODS}
 
 
 def booking_url(booking) -> str:
