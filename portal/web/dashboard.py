@@ -12,6 +12,7 @@ from portal import db, htmx
 from portal.bookings import org_context, providers
 from portal.business_days import BusinessCalendar
 from portal.orgs import enabled_provider_ids
+from portal.providers import RuleContext
 from portal.rules import JST, jst
 from portal.rules.parse import now_jst
 from portal.scoping import org_id
@@ -22,26 +23,22 @@ DAY_CHOICES = (3, 5, 10, 20)
 NATIONAL = BusinessCalendar()  # the operator's own business days: weekends and national holidays
 
 
-def _providers_in_scope(organization_id: int, selected: str = "") -> list[str]:
-    enabled = enabled_provider_ids(db.session(), organization_id)
-    return [p for p in enabled if not selected or p == selected]
+def contexts(organization_id: int, provider_filter: str = "") -> list[RuleContext]:
+    """The organisation's rule context of each enabled provider (or of the one filtered)."""
+    return [org_context(db.session(), organization_id, pid) for pid in enabled_provider_ids(db.session(), organization_id)
+            if not provider_filter or pid == provider_filter]
 
 
-def due_items(organization_id: int, start: datetime, end: datetime, provider_filter: str = "", kind: str = ""):
-    """Every enabled provider's stored deadlines in ``[start, end)`` (hook provider_due_items)."""
-    items = []
-    for pid in _providers_in_scope(organization_id, provider_filter):
-        ctx = org_context(db.session(), organization_id, pid)
-        items.extend(i for i in providers().due_items(ctx, organization_id, start, end) if not kind or i.kind == kind)
+def due_items(ctxs: list[RuleContext], organization_id: int, start: datetime, end: datetime, kind: str = ""):
+    """The providers' stored deadlines in ``[start, end)`` (hook provider_due_items)."""
+    items = [i for ctx in ctxs for i in providers().due_items(ctx, organization_id, start, end)
+             if not kind or i.kind == kind]
     return sorted(items, key=lambda i: (i.at, i.provider, i.subject))
 
 
-def sessions(organization_id: int, start: datetime, end: datetime, provider_filter: str = ""):
-    """Every enabled provider's sessions / exam days in ``[start, end)`` (hook provider_sessions)."""
-    items = []
-    for pid in _providers_in_scope(organization_id, provider_filter):
-        ctx = org_context(db.session(), organization_id, pid)
-        items.extend(providers().sessions(ctx, organization_id, start, end))
+def sessions(ctxs: list[RuleContext], organization_id: int, start: datetime, end: datetime):
+    """The providers' sessions / exam days in ``[start, end)`` (hook provider_sessions)."""
+    items = [s for ctx in ctxs for s in providers().sessions(ctx, organization_id, start, end)]
     return sorted(items, key=lambda s: (s.start, s.provider, s.label))
 
 
@@ -57,19 +54,20 @@ def window_end(now: datetime, days: int) -> datetime:
 def dashboard():
     args = request.args
     days = int(args["days"]) if args.get("days", "").isdigit() and int(args["days"]) in DAY_CHOICES else 5
+    enabled = [providers().info(p) for p in enabled_provider_ids(db.session(), org_id())]
     provider_filter = args.get("provider", "")
-    if provider_filter not in enabled_provider_ids(db.session(), org_id()):
+    if provider_filter not in {p.id for p in enabled}:
         provider_filter = ""
     kind = args.get("kind", "")
     now = now_jst()
     end = window_end(now, days)
-    items = due_items(org_id(), now, end, provider_filter, kind)
+    ctxs = [org_context(db.session(), org_id(), p.id) for p in enabled if not provider_filter or p.id == provider_filter]
+    items = due_items(ctxs, org_id(), now, end, kind)
     groups = [(day, list(group)) for day, group in groupby(items, key=lambda i: jst(i.at).date())]
-    kinds = sorted({k for pid in _providers_in_scope(org_id()) for k in providers().info(pid).deadline_kinds})
+    kinds = sorted({k for p in enabled for k in p.deadline_kinds})
     filters = {"days": days, "provider": provider_filter, "kind": kind}
     return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=filters,
-                       kinds=kinds, day_choices=DAY_CHOICES, until=end - timedelta(seconds=1),
-                       enabled=[providers().info(p) for p in enabled_provider_ids(db.session(), org_id())])
+                       kinds=kinds, day_choices=DAY_CHOICES, until=end - timedelta(seconds=1), enabled=enabled)
 
 
 def _month(value: str | None, today: date) -> date:
@@ -88,9 +86,10 @@ def month_calendar():
     last = (first + timedelta(days=32)).replace(day=1)
     start, end = datetime.combine(first, time(0), JST), datetime.combine(last, time(0), JST)
     by_day = defaultdict(lambda: {"deadlines": [], "sessions": []})
-    for item in due_items(org_id(), start, end):
+    ctxs = contexts(org_id())
+    for item in due_items(ctxs, org_id(), start, end):
         by_day[jst(item.at).date()]["deadlines"].append(item)
-    for item in sessions(org_id(), start, end):
+    for item in sessions(ctxs, org_id(), start, end):
         by_day[jst(item.start).date()]["sessions"].append(item)
     weeks = month_grid.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
     previous = (first - timedelta(days=1)).replace(day=1)

@@ -38,7 +38,8 @@ def build_calendar(organization_id: int, lang: str) -> bytes:
     cal.add("prodid", "-//exam-portal//deadlines//JA")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "試験ポータル 期限と試験" if lang != "en" else "Exam portal deadlines and exams")
-    for item in dashboard.due_items(organization_id, now - PAST, now + FUTURE):
+    ctxs = dashboard.contexts(organization_id)
+    for item in dashboard.due_items(ctxs, organization_id, now - PAST, now + FUTURE):
         event = Event()
         event.add("uid", f"{item.uid}@exam-portal")
         event.add("dtstamp", _utc(now))
@@ -48,7 +49,7 @@ def build_calendar(organization_id: int, lang: str) -> bytes:
         event.add("description", f"{item.rule}: {item.explanation.text(lang)}")
         event.add("categories", [item.provider, "deadline"])
         cal.add_component(event)
-    for item in dashboard.sessions(organization_id, now - PAST, now + FUTURE):
+    for item in dashboard.sessions(ctxs, organization_id, now - PAST, now + FUTURE):
         event = Event()
         event.add("uid", f"{item.uid}@exam-portal")
         event.add("dtstamp", _utc(now))
