@@ -13,6 +13,7 @@ from typing import Iterator
 from flask import current_app, g
 from sqlalchemy import event, types
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from portal.rules import JST
@@ -87,11 +88,27 @@ def close_session(_exc=None) -> None:
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """One unit of work: commit at the end, roll back everything on any exception."""
+    """One unit of work: commit at the end, roll back everything on any exception.
+
+    A lost race (a constraint violation, a serialization failure, a busy SQLite) is
+    rolled back and raised as :class:`portal.guard.Conflict`, a refusal views show like
+    any other; see :mod:`portal.guard`."""
+    from portal import guard
     db_session = session()
     try:
         yield db_session
         db_session.commit()
+    except guard.Conflict as conflict:
+        db_session.rollback()
+        guard.log_conflict(conflict)
+        raise
+    except DBAPIError as exc:
+        db_session.rollback()
+        conflict = guard.translate(exc)
+        if conflict is None:
+            raise
+        guard.log_conflict(conflict)
+        raise conflict from None
     except BaseException:
         db_session.rollback()
         raise
