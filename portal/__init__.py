@@ -18,7 +18,7 @@ from portal import db
 from portal.api import API_PREFIX
 from portal.i18n import DEFAULT, SUPPORTED, request_language
 from portal.plugins import make_plugin_manager
-from portal.providers import Providers
+from portal.providers import PluginFailure, Providers
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -108,6 +108,29 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         if request.path.startswith(API_PREFIX + "/"):
             return api.http_error(exc)  # the contract's error body, also for routing errors
         return exc
+
+    @app.errorhandler(PluginFailure)
+    def _plugin_failure(exc: PluginFailure):
+        if request.path.startswith(API_PREFIX + "/"):
+            return api.rule_error(exc)
+        return _plugin_error_page(exc.provider, exc.plugin)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        """An exception in a plugin's own pages: an error page naming the provider."""
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        blueprint = request.blueprint
+        if blueprint in providers and not request.path.startswith(API_PREFIX + "/"):
+            label = providers.record_of(blueprint).label
+            app.logger.error("plugin %s failed in %s", label, request.endpoint, exc_info=exc)
+            return _plugin_error_page(blueprint, label)
+        raise exc
+
+    def _plugin_error_page(provider_id: str, plugin: str):
+        from flask import render_template
+        info = providers.info(provider_id)
+        return render_template("errors/plugin.html", info=info, plugin=plugin), 502
 
     @app.before_request
     def _ui_language():

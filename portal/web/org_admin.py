@@ -93,7 +93,8 @@ def update_user(user_id: int):
 
 def _providers_page():
     enabled = set(enabled_provider_ids(db.session(), org_id()))
-    return htmx.render("admin/providers.html", "admin/partials/providers.html", providers=providers().all(), enabled=enabled)
+    return htmx.render("admin/providers.html", "admin/partials/providers.html", installed=providers().installed(),
+                       enabled=enabled)
 
 
 @bp.get("/providers")
