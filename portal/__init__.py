@@ -16,8 +16,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from portal import db
 from portal.api import API_PREFIX
-from portal.i18n import DEFAULT, SUPPORTED, request_language
-from portal.plugins import make_plugin_manager
+from portal.i18n import DEFAULT, SUPPORTED, TemplateTranslations, request_language
+from portal.plugins import enabled_names, make_plugin_manager
 from portal.providers import PluginFailure, Providers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +55,10 @@ class PortalSessionInterface(SecureCookieSessionInterface):
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[object] | None = None) -> Flask:
-    """The app factory. ``test_config`` may set ``DATABASE_URL`` and ``TESTING``;
-    ``plugins`` registers extra plugin objects (tests, embedding applications)."""
+    """The app factory. ``test_config`` may set ``DATABASE_URL``, ``TESTING`` and
+    ``EXAM_PORTAL_PLUGINS`` (entry-point names to load, a list or a comma-separated string;
+    default: the environment variable, else all); ``plugins`` registers extra plugin objects
+    (tests, embedding applications)."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
                 static_folder="static")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -77,7 +79,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     app.extensions["exam_portal.engine"] = db.make_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(db.close_session)
 
-    pm = make_plugin_manager(extra=plugins or [])
+    selection = app.config.get("EXAM_PORTAL_PLUGINS")  # else the environment variable
+    if isinstance(selection, str):
+        selection = enabled_names(selection) or ()
+    pm = make_plugin_manager(only=selection, extra=plugins or [])
     providers = Providers(pm)
     app.extensions["exam_portal.pm"] = pm
     app.extensions["exam_portal.providers"] = providers
@@ -86,12 +91,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         *(FileSystemLoader(str(folder)) for folder in providers.template_folders()),
     ])
 
-    # The core's catalog plus each plugin package's own (merged by Flask-Babel).
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
-        [str(Path(__file__).parent / "translations"),
-         *(str(folder / "translations") for folder in providers.plugin_folders() if (folder / "translations").is_dir())])
+    # The core's catalog is the default domain; each plugin package translates in its own.
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=request_language)
+    TemplateTranslations(providers.plugin_folders()).install(app.jinja_env)
     from portal import auth
     auth.init_app(app, login_manager)
 
