@@ -86,9 +86,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     providers = Providers(pm)
     app.extensions["exam_portal.pm"] = pm
     app.extensions["exam_portal.providers"] = providers
+    # Plugin folders first, as datasette does: a plugin may override a core template.
     app.jinja_loader = ChoiceLoader([
-        FileSystemLoader(str(ROOT / "templates")),
         *(FileSystemLoader(str(folder)) for folder in providers.template_folders()),
+        FileSystemLoader(str(ROOT / "templates")),
     ])
 
     # The core's catalog is the default domain; each plugin package translates in its own.

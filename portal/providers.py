@@ -191,6 +191,12 @@ class Providers:
         """``templates/`` folders of the plugin packages, found automatically."""
         return [f / "templates" for f in self.plugin_folders() if (f / "templates").is_dir()]
 
+    def static_folder(self, provider_id: str) -> Path | None:
+        """The ``static/`` folder of a provider's plugin package, served at
+        ``/plugins/<provider id>/static/<file>`` (``url_for('plugin_static', ...)``)."""
+        folder = _folder_of(self.plugin_of(provider_id))
+        return folder / "static" if folder is not None and (folder / "static").is_dir() else None
+
     def migration_folders(self) -> list[Path]:
         """``migrations/versions`` folders of the plugin packages (their own Alembic branch)."""
         return [f / "migrations" / "versions" for f in self.plugin_folders()

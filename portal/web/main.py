@@ -92,6 +92,16 @@ def hide_disabled_providers():
     return None
 
 
+@bp.get("/plugins/<provider_id>/static/<path:filename>", endpoint="plugin_static")
+def plugin_static(provider_id: str, filename: str):
+    """A plugin's own static files (its package's ``static/`` folder)."""
+    from flask import send_from_directory
+    folder = providers().static_folder(provider_id) if provider_id in providers() else None
+    if folder is None:
+        abort(404)
+    return send_from_directory(folder, filename)
+
+
 @bp.get("/health")
 def health():
     return {"status": "ok"}
