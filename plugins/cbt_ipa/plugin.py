@@ -23,6 +23,14 @@ INFO = ProviderInfo(
     deadline_kinds=("change",),
     closure_defaults=(),  # IPA-CH-1 counts calendar days: no business-day closures apply
     payment_methods=("credit_card", "convenience_store", "pay_easy", "voucher"),
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    vocabulary={
+        "change": Msg("変更期限", "Change deadline"),
+        "credit_card": Msg("クレジットカード", "Credit card"),
+        "convenience_store": Msg("コンビニ払い", "Convenience store"),
+        "pay_easy": Msg("Pay-easy", "Pay-easy"),
+        "voucher": Msg("受験チケット(バウチャー)", "Voucher"),
+    },
     calculator_facts=("exam", "exam_start", "at", "booked_at", "first_booked_at", "payment",
                       "voucher_issued_on", "exemption_valid_until", "target_exam_start"),
     # The core booking pages do not know IPA's facts (voucher issue date, subject A

@@ -20,6 +20,11 @@ INFO = ProviderInfo(
     exams=tuple(g.as_exam() for g in GRADES.values()),
     deadline_kinds=("application",),
     payment_methods=("invoice",),
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    vocabulary={
+        "application": Msg("申込締切", "Application deadline"),
+        "invoice": Msg("請求書払い", "Invoice"),
+    },
     calculator_facts=("exam_start", "at", "submitted"),
 )
 

@@ -33,6 +33,13 @@ INFO = ProviderInfo(
             "Treat an exam starting at exactly 13:00 as a morning exam (late addition by 12:00 the previous business day)")),
     ),
     payment_methods=(),
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    vocabulary={
+        "application": Msg("申込締切", "Application deadline"),
+        "payment": Msg("入金期日", "Payment due"),
+        "late_addition": Msg("追加申込", "Late addition"),
+        "self_exam_request": Msg("自校受験申請", "Own-venue exam request"),
+    },
     calculator_facts=("exam", "exam_start"),
     bookings=False,
     catalog_endpoint="odyssey.catalog",

@@ -36,6 +36,15 @@ INFO = ProviderInfo(
             "返金時の振込手数料(円。規程に金額の記載なし)", "Refund transfer fee in yen (the rulebook gives no amount)")),
     ),
     payment_methods=("credit_card", "convenience_store", "pay_easy", "voucher"),
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    vocabulary={
+        "change": Msg("変更期限", "Change deadline"),
+        "cancel": Msg("キャンセル期限", "Cancellation deadline"),
+        "credit_card": Msg("クレジットカード", "Credit card"),
+        "convenience_store": Msg("コンビニ払い", "Convenience store"),
+        "pay_easy": Msg("Pay-easy", "Pay-easy"),
+        "voucher": Msg("受験チケット(バウチャー)", "Voucher"),
+    },
     calculator_facts=("exam", "exam_start", "at", "first_booked_at", "payment"),
     bookings=True,
 )

@@ -88,6 +88,21 @@ class ProviderSetting:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A fact the provider's rule calculator asks for: the request field ``name`` (a
+    contract field such as ``booked_at``, or the provider's own), its label in both
+    languages and its ``kind``, which decides the form input and how the value is sent:
+    ``datetime`` / ``date`` (ISO text), ``integer``, ``boolean``, ``text``, ``choice``
+    (one of ``choices``: ``(value, label)`` pairs), ``payment`` (method, paid, amount) and
+    ``attempts`` (one previous attempt: start and outcome)."""
+
+    name: str
+    label: Msg
+    kind: str = "text"
+    choices: Sequence[tuple[str, Msg]] = ()
+
+
+@dataclass(frozen=True)
 class ProviderInfo:
     """How a provider plugin describes itself to the core (hook ``provider_info``)."""
 
@@ -109,6 +124,16 @@ class ProviderInfo:
     #: Endpoint of the plugin's own catalog admin page, when it keeps its own catalog
     #: (hook ``provider_catalog``); the core's catalog page then links there.
     catalog_endpoint: str | None = None
+    #: Labels of the provider's words: its deadline kinds, payment methods and any other
+    #: key it shows (``{"application": Msg("申込締切", "Application deadline")}``).
+    vocabulary: Mapping[str, Msg] = field(default_factory=dict)
+    #: The provider's own calculator facts (:class:`Fact`), or a contract fact with its own
+    #: label; named in ``calculator_facts`` to be asked.
+    facts: Sequence[Fact] = ()
+
+    def label(self, key: str) -> Msg | None:
+        """The provider's label of one of its words (deadline kind, payment method …)."""
+        return self.vocabulary.get(key)
 
     def exam(self, code: str | None) -> Exam | None:
         for exam in self.exams:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from icalendar import Calendar, Event
 from sqlmodel import select
 
+from portal.labels import deadline_label
 from portal import audit, db, htmx
 from portal.auth import require_admin
 from portal.models import CalendarFeed
@@ -45,7 +46,7 @@ def build_calendar(organization_id: int, lang: str) -> bytes:
         event.add("dtstamp", _utc(now))
         event.add("dtstart", _utc(item.at))
         event.add("dtend", _utc(item.at))
-        event.add("summary", f"[{item.kind}] {item.subject}")
+        event.add("summary", f"[{deadline_label(item.kind, item.provider, lang)}] {item.subject}")
         event.add("description", f"{item.rule}: {item.explanation.text(lang)}")
         event.add("categories", [item.provider, "deadline"])
         cal.add_component(event)
