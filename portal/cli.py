@@ -1,6 +1,8 @@
 """Command-line tasks: ``flask --app portal migrate | seed-demo | expire-bookings``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 
@@ -45,6 +47,42 @@ def init_app(app: Flask) -> None:
                 continue
             missing = translations_tool.update(package, root)
             click.echo(f"{package.relative_to(root)}: {len(missing)} untranslated")
+
+    @app.cli.command("new-provider")
+    @click.argument("provider_id")
+    @click.option("--path", "path", required=True, type=click.Path(file_okay=False), help="Folder to write the package into.")
+    @click.option("--name-ja", default=None, help="The provider's name in Japanese.")
+    @click.option("--name-en", default=None, help="The provider's name in English.")
+    def new_provider_command(provider_id, path, name_ja, name_en):
+        """Write an installable provider package to start from (passes the conformance kit)."""
+        from portal.scaffold import ScaffoldError, new_provider
+        if provider_id in app.extensions["exam_portal.providers"]:
+            raise click.ClickException(f"provider {provider_id!r} is already installed")
+        try:
+            written = new_provider(provider_id, Path(path), name_ja, name_en)
+        except ScaffoldError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"wrote {len(written)} files to {path}: pip install -e {path}, then pytest {path}")
+
+    @app.cli.command("check-provider")
+    @click.argument("provider_id")
+    @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failure.")
+    def check_provider_command(provider_id, exitfirst):
+        """Run the conformance kit against one installed provider; non-zero exit on failure."""
+        import pytest
+        from portal.testing import check
+        if provider_id not in app.extensions["exam_portal.providers"]:
+            raise click.ClickException(f"no installed provider {provider_id!r}")
+        args = [check.__file__, "--exam-portal-provider", provider_id, "-q", "-p", "no:cacheprovider",
+                "-o", "addopts=", "--rootdir", str(Path(check.__file__).parent)]
+        check.TestProviderConformance.app = app  # the running app, with its plugin selection
+        try:
+            code = pytest.main(args + (["-x"] if exitfirst else []))
+        finally:
+            check.TestProviderConformance.app = None
+        if code != 0:
+            raise click.ClickException(f"provider {provider_id} does not conform (pytest exit code {int(code)})")
+        click.echo(f"provider {provider_id} conforms")
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

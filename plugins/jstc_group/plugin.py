@@ -21,6 +21,11 @@ INFO = ProviderInfo(
     deadline_kinds=("application",),
     payment_methods=("invoice",),
     # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"examinees": {"professional": 1, "grade1": 2, "grade2": 5, "grade3": 5}},
+        "policy": {"exam_start": "2026-12-12T10:00:00+09:00", "at": "2026-11-23T10:00:00+09:00", "submitted": False},
+    },
     vocabulary={
         "application": Msg("申込締切", "Application deadline"),
         "invoice": Msg("請求書払い", "Invoice"),

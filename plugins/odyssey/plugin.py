@@ -34,6 +34,13 @@ INFO = ProviderInfo(
     ),
     payment_methods=(),
     # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    # Deadlines counted in business days land on one (checked by the conformance kit).
+    business_day_kinds=("application", "payment", "late_addition", "self_exam_request"),
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"items": [{"exam": "VBA-EXCEL-BASIC", "count": 1, "price": "general"}]},
+        "retake": {"exam": "VBA-EXCEL-BASIC", "at": "2026-12-01T10:00:00+09:00", "attempts": [{"start": "2026-11-01T10:00:00+09:00", "end": "2026-11-01T11:00:00+09:00", "outcome": "failed"}]},
+    },
     vocabulary={
         "application": Msg("申込締切", "Application deadline"),
         "payment": Msg("入金期日", "Payment due"),

@@ -37,6 +37,14 @@ INFO = ProviderInfo(
     ),
     payment_methods=("credit_card", "convenience_store", "pay_easy", "voucher"),
     # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    # Deadlines counted in business days land on one (checked by the conformance kit).
+    business_day_kinds=("change", "cancel"),
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"items": [{"exam": "RUBY-SILVER", "count": 2}]},
+        "retake": {"exam": "RUBY-SILVER", "at": "2026-12-01T10:00:00+09:00", "attempts": [{"start": "2026-11-01T10:00:00+09:00", "end": "2026-11-01T11:00:00+09:00", "outcome": "failed"}]},
+        "policy": {"exam": "RUBY-SILVER", "exam_start": "2026-12-12T10:00:00+09:00", "at": "2026-11-23T10:00:00+09:00", "booked_at": "2026-11-01T10:00:00+09:00", "first_booked_at": "2026-11-01T10:00:00+09:00", "payment": {"method": "credit_card", "paid": True, "amount": 7500}},
+    },
     vocabulary={
         "change": Msg("変更期限", "Change deadline"),
         "cancel": Msg("キャンセル期限", "Cancellation deadline"),

@@ -130,6 +130,13 @@ class ProviderInfo:
     #: The provider's own calculator facts (:class:`Fact`), or a contract fact with its own
     #: label; named in ``calculator_facts`` to be asked.
     facts: Sequence[Fact] = ()
+    #: Deadline kinds that always fall on a business day of the provider's calendar (the
+    #: conformance kit checks it); leave out kinds counted in calendar days.
+    business_day_kinds: Sequence[str] = ()
+    #: Valid request bodies of the rules API for this provider, by endpoint (``"quote"``,
+    #: ``"policy"``, ``"retake"``, ``"deadlines"``): the conformance kit checks their answers'
+    #: shapes and fuzzes from them; the docs can show them.
+    examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def label(self, key: str) -> Msg | None:
         """The provider's label of one of its words (deadline kind, payment method …)."""

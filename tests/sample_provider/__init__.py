@@ -27,6 +27,11 @@ INFO = ProviderInfo(
            Fact("count", Msg("人数", "Candidates"), "integer")),
     calculator_facts=("exam", "exam_start", "at", "grade", "count", "attempts"),
     bookings=True,
+    business_day_kinds=("application", "essay"),
+    examples={"quote": {"grade": "A", "count": 2},
+              "policy": {"exam": "S1", "exam_start": "2027-01-15T10:00:00+09:00", "at": "2027-01-04T10:00:00+09:00"},
+              "retake": {"exam": "S1", "at": "2027-01-04T10:00:00+09:00",
+                         "attempts": [{"start": "2026-12-20T10:00:00+09:00", "outcome": "failed"}]}},
 )
 
 
