@@ -23,8 +23,12 @@ def method_map(package: Path, root: Path) -> list[tuple[str, str]]:
 
 def extract(package: Path, root: Path) -> Catalog:
     catalog = Catalog()
+    if package.name != "portal" and not package.resolve().is_relative_to(root.resolve()):
+        root, mapping = package, [("**.py", "python"), ("templates/**.html", "jinja2")]  # an outside package
+    else:
+        mapping = method_map(package, root)
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(root), method_map=method_map(package, root), keywords=KEYWORDS):
+            str(root), method_map=mapping, keywords=KEYWORDS):
         if package.name != "portal" or not filename.startswith("plugins/"):
             catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
