@@ -14,7 +14,9 @@ def init_app(app: Flask) -> None:
         from portal import migrate
         from portal import db
         from portal.orgs import ensure_all_organizations
-        migrate.upgrade(app)
+        for revision in migrate.upgrade(app):
+            click.echo(f"warning: revision {revision} belongs to no installed package (a plugin no longer "
+                       f"installed?): its branch is skipped, its tables are kept", err=True)
         with db.transaction() as session:
             seeded = ensure_all_organizations(session)
         click.echo(f"database is up to date ({seeded} provider default set(s) seeded)")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from flask import Flask
 
+log = logging.getLogger("portal.migrate")
 CORE_VERSIONS = Path(__file__).parent / "migrations" / "versions"
 
 
@@ -21,8 +26,29 @@ def alembic_config(app: Flask) -> Config:
     return cfg
 
 
-def upgrade(app: Flask, revision: str = "heads") -> None:
-    command.upgrade(alembic_config(app), revision)
+def upgrade(app: Flask, revision: str = "heads") -> list[str]:
+    """Upgrade every installed branch. A revision recorded in the database that no installed
+    package provides (a plugin uninstalled after migrating) is skipped with a warning: its
+    row is set aside during the upgrade and put back, so its tables stay and its branch
+    continues if the plugin comes back. Returns the skipped revisions."""
+    cfg = alembic_config(app)
+    known = {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+    engine = cfg.attributes["engine"]
+    with engine.begin() as connection:
+        table = sa.table("alembic_version", sa.column("version_num", sa.String))
+        recorded = (connection.execute(sa.select(table.c.version_num)).scalars().all()
+                    if sa.inspect(connection).has_table("alembic_version") else [])
+        skipped = [rev for rev in recorded if rev not in known]
+        for rev in skipped:
+            log.warning("migrate: revision %s is recorded in the database but no installed package provides it "
+                        "(a plugin no longer installed?); its branch is skipped and its tables are left as they are", rev)
+        if skipped:
+            connection.execute(table.delete().where(table.c.version_num.in_(skipped)))
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+        if skipped:
+            connection.execute(table.insert(), [{"version_num": rev} for rev in skipped])
+    return skipped
 
 
 def revision(app: Flask, message: str, autogenerate: bool = True, branch: str | None = None,

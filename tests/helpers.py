@@ -7,7 +7,7 @@ from portal import bookings, db
 from portal.models import Candidate, ExamSession
 
 
-def make_session(app, org_id, provider="prometric", exam=None, start=None, capacity=5, venue="本校A"):
+def make_session(app, org_id, provider="sample", exam=None, start=None, capacity=5, venue="本校A"):
     with app.app_context():
         info = app.extensions["exam_portal.providers"].info(provider)
         exam = exam or info.exams[0].code

@@ -89,7 +89,7 @@ def test_versions_come_from_the_distribution_metadata():
 @pytest.fixture
 def broken_app(make_app, monkeypatch):
     _fake_entry_points(monkeypatch, _ep("broken", Broken(), "broken.plugin", "exam-portal-broken", "0.3.1"))
-    return make_app()
+    return make_app(EXAM_PORTAL_PLUGINS=None)
 
 
 def test_a_plugin_exception_is_the_contracts_error_body_and_logged_with_name_and_version(broken_app, caplog):

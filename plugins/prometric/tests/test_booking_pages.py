@@ -1,4 +1,5 @@
-"""Bookings through the HTMX UI: seats, stored deadlines, change, cancel, refund, lapse."""
+"""Prometric through the core's booking pages (HTMX UI): seats, stored deadlines (PRM-DL-1), change with
+card reauthorisation (PRM-CH-4), cancel with the Zengin refund form (PRM-CA-2), voucher lock, lapse."""
 import re
 from datetime import datetime, timedelta
 
@@ -6,7 +7,12 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from helpers import make_booking, make_candidate, make_session
+from functools import partial
+
+from tests import helpers
+from tests.helpers import make_booking, make_candidate
+
+make_session = partial(helpers.make_session, provider="prometric")
 from portal import db
 from portal.models import AuditEvent, Booking, BookingDeadline, ExamSession, RefundAccount
 from portal.rules import JST
