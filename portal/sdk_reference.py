@@ -15,14 +15,17 @@ def _heading(name: str, obj: object) -> str:
 
 
 def headings() -> list[tuple[str, str, object]]:
-    """(heading, name, object) for every exported name and namespace member."""
+    """(heading, name, object) for every exported name and submodule member."""
+    from types import ModuleType
+
     from portal import sdk
     rows = []
     for name in sdk.__all__:
         obj = getattr(sdk, name)
-        if isinstance(obj, sdk.Namespace):
+        if isinstance(obj, ModuleType):
             rows.append((f"`{name}`", name, obj))
-            for member, value in obj.members().items():
+            for member in obj.__all__:
+                value = getattr(obj, member)
                 rows.append((_heading(f"{name}.{member}", value), f"{name}.{member}", value))
         else:
             rows.append((_heading(name, obj), name, obj))

@@ -8,12 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
-from portal import bookings as core
-from portal.models import Candidate
-from portal.providers import RuleContext
-from portal.rules import JST, end_of_day
-from portal.rules.dates import same_date_years_later
-from portal.rules.parse import now_jst
+from portal.sdk import JST, Candidate, RuleContext, bookings as core, end_of_day, now_jst, same_date_years_later
 
 from plugins.cbt_ipa import services
 from plugins.cbt_ipa.catalog import FE, SG

@@ -4,9 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Mapping
 
-from portal.rules import BadInput, Msg
-from portal.rules import parse
-from portal.web.forms import datetime_local, int_field
+from portal.sdk import BadInput, Msg, datetime_local, int_field, parse
 
 from plugins.cbt_ipa.services import BookingInput
 

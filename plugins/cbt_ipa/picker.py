@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from portal.rules import Msg, RetakeDecision, jst
+from portal.sdk import Msg, RetakeDecision, jst
 
 from plugins.cbt_ipa import text
 from plugins.cbt_ipa.change_window import LastSelectable, change_deadline

@@ -2,8 +2,7 @@
 rule modules (``change_window``, ``policy``, ``retake``, ``quote``) and the plugin's pages."""
 from __future__ import annotations
 
-from portal.plugins import hookimpl
-from portal.rules import Deadline, Msg, ProviderInfo
+from portal.sdk import Deadline, Msg, ProviderInfo, hookimpl
 
 from plugins.cbt_ipa import models  # noqa: F401  (registers the plugin's tables)
 from plugins.cbt_ipa import policy as policy_rules
@@ -101,6 +100,6 @@ def provider_sessions(ctx, organization_id, start, end):
 def provider_demo_data(ctx, organization_id, user_id):
     if ctx.provider.id != PROVIDER_ID:
         return
-    from portal import db
+    from portal.sdk import db
     from plugins.cbt_ipa.demo import seed
     seed(db.session(), ctx, organization_id, user_id)

@@ -9,9 +9,7 @@ from datetime import datetime
 from flask import url_for
 from sqlmodel import select
 
-from portal import db
-from portal.models import Booking, BookingDeadline, Candidate, ExamSession
-from portal.rules import DueItem, Msg, SessionItem
+from portal.sdk import Booking, BookingDeadline, Candidate, DueItem, ExamSession, Msg, SessionItem, db
 
 PROVIDER_ID = "cbt_ipa"
 

@@ -1,5 +1,5 @@
 """Stored IPA bookings: book, change and record the outcome, each one unit of work run by
-the caller inside :func:`portal.db.transaction`. Rule decisions come from the provider's
+the caller inside :func:`portal.sdk.db.transaction`. Rule decisions come from the provider's
 hooks through the core registry (so wrapping plugins still apply); seats, stored
 deadlines and the audit trail reuse :mod:`portal.bookings`."""
 from __future__ import annotations
@@ -10,12 +10,9 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from portal import audit
-from portal import bookings as core
-from portal.models import Attempt, Booking, ExamSession
-from portal.providers import RuleContext
-from portal.rules import (
-    AttemptFact, BadInput, Exam, Msg, PolicyDecision, PolicyFacts, RetakeQuery, RuleRefusal, jst,
+from portal.sdk import (
+    Attempt, AttemptFact, BadInput, Booking, Exam, ExamSession, Msg, PolicyDecision, PolicyFacts, RetakeQuery,
+    RuleContext, RuleRefusal, audit, bookings as core, jst, providers,
 )
 
 from plugins.cbt_ipa import picker
@@ -52,7 +49,7 @@ def booking_facts(db: Session, booking: Booking, exam_session: ExamSession, at: 
 def policy_for(db: Session, booking: Booking, exam_session: ExamSession, at: datetime,
                target: ExamSession | None = None) -> PolicyDecision:
     ctx = core.org_context(db, booking.organization_id, PROVIDER_ID)
-    return core.providers().policy(ctx, booking_facts(db, booking, exam_session, at, target))
+    return providers().policy(ctx, booking_facts(db, booking, exam_session, at, target))
 
 
 def history(db: Session, organization_id: int, candidate_id: int, exam: str, now: datetime,
@@ -82,7 +79,7 @@ def history(db: Session, organization_id: int, candidate_id: int, exam: str, now
 
 
 def _retake(ctx: RuleContext, exam: str, attempts: list[AttemptFact], now: datetime):
-    return core.providers().retake(ctx, RetakeQuery(exam, attempts, now)) if attempts else None
+    return providers().retake(ctx, RetakeQuery(exam, attempts, now)) if attempts else None
 
 
 # --------------------------------------------------------------------------- sessions

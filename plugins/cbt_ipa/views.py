@@ -9,13 +9,10 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from portal import db, htmx
-from portal import bookings as core
-from portal.models import Booking, BookingDeadline, Candidate, ExamSession
-from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
-from portal.rules.parse import now_jst
-from portal.scoping import get_or_404, org_id, scoped
-from portal.web.forms import int_field
+from portal.sdk import (
+    STORE_METHODS, BadInput, Booking, BookingDeadline, Candidate, ExamSession, Msg, RuleError, bookings as core, db,
+    get_or_404, htmx, int_field, now_jst, org_id, providers, scoped,
+)
 
 from plugins.cbt_ipa import exam_day, forms, picker, services
 from plugins.cbt_ipa.services import PROVIDER_ID
@@ -24,7 +21,7 @@ blueprint = Blueprint(PROVIDER_ID, __name__, url_prefix=f"/p/{PROVIDER_ID}")
 
 
 def _info():
-    return core.providers().info(PROVIDER_ID)
+    return providers().info(PROVIDER_ID)
 
 
 def _errors(exc: RuleError) -> dict[str, Msg]:

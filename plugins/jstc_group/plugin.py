@@ -1,8 +1,7 @@
 """JSTC 技術英語能力検定 group exam as an exam-portal provider: hook implementations."""
 from __future__ import annotations
 
-from portal.plugins import hookimpl
-from portal.rules import Msg, ProviderInfo, jst
+from portal.sdk import Msg, ProviderInfo, hookimpl, jst
 
 from plugins.jstc_group import models  # noqa: F401  (registers the plugin's tables)
 from plugins.jstc_group import rules
@@ -79,6 +78,6 @@ def portal_blueprints():
 def provider_demo_data(ctx, organization_id, user_id):
     if ctx.provider.id != PROVIDER_ID:
         return
-    from portal import db
+    from portal.sdk import db
     from plugins.jstc_group.demo import seed
     seed(db.session(), organization_id, user_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from portal.rules import Exam, Msg, UnknownExam
+from portal.sdk import Exam, Msg, UnknownExam
 
 DATA_FILE = Path(__file__).parent / "data" / "catalog.json"
 

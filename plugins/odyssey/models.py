@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from portal.db import AwareDateTime, utcnow
+from portal.sdk.db import AwareDateTime, utcnow
 
 
 class OdysseySubject(SQLModel, table=True):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from portal.plugins import hookimpl
-from portal.rules import ClosureRule, MissingFact, Msg, ProviderInfo, ProviderSetting
+from portal.sdk import ClosureRule, MissingFact, Msg, ProviderInfo, ProviderSetting, hookimpl
 
 from plugins.odyssey import models  # noqa: F401  (the plugin's tables, for migrations)
 from plugins.odyssey import dashboard, deadlines, quote, retake
@@ -96,14 +95,14 @@ def provider_sessions(ctx, organization_id, start, end):
 @hookimpl
 def provider_catalog(ctx, organization_id):
     """The organisation's own subject table (prices, commissions) is the catalog."""
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.services import subjects
     return [subject.to_exam() for subject in subjects(db.session(), organization_id).values()]
 
 
 @hookimpl
 def provider_recompute(ctx, organization_id):
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.services import recompute_open_deadlines
     return recompute_open_deadlines(db.session(), ctx, organization_id)
 
@@ -111,7 +110,7 @@ def provider_recompute(ctx, organization_id):
 @hookimpl
 def portal_housekeeping(now):
     """ODY-ST states that the clock changes, then the ODY-PII purge."""
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey import purge, services
     session = db.session()
     changed = services.advance_states(session, None, now)
@@ -127,6 +126,6 @@ def portal_blueprints():
 
 @hookimpl
 def provider_demo_data(ctx, organization_id, user_id):
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.demo import seed
     seed(db.session(), organization_id, user_id)

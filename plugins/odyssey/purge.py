@@ -11,8 +11,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.rules import jst
+from portal.sdk import audit, jst
 
 from plugins.odyssey.models import OdysseyCandidate, OdysseyExamDay, OdysseyPurgeLog
 

@@ -1,6 +1,6 @@
 """The venue workflow on stored data: exam days, candidates, import, confirmation, late
 additions, results. Each public function is one unit of work; the caller runs it inside
-``portal.db.transaction()`` so that a refusal leaves nothing half done. Every function takes
+``portal.sdk.db.transaction()`` so that a refusal leaves nothing half done. Every function takes
 the organisation id and ``now`` explicitly (state changes by time are testable)."""
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from typing import Iterable, Mapping
 from flask import current_app
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.bookings import closure_rules, settings as org_settings
-from portal.providers import RuleContext
-from portal.rules import AttemptFact, BadInput, Exam, Msg, RuleRefusal, jst
+from portal.sdk import AttemptFact, BadInput, Exam, Msg, RuleContext, RuleRefusal, audit, jst
+from portal.sdk.bookings import closure_rules, settings as org_settings
 
 from plugins.odyssey import contract, csv_import, deadlines, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects

@@ -11,13 +11,10 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from portal import audit, db, htmx
-from portal.auth import require_admin
-from portal.rules import AttemptFact, BadInput, Msg, RuleError
-from portal.rules import parse
-from portal.rules.parse import now_jst
-from portal.scoping import get_or_404, org_id, scoped
-from portal.web.forms import datetime_local, int_field
+from portal.sdk import (
+    AttemptFact, BadInput, Msg, RuleError, audit, datetime_local, db, get_or_404, htmx, int_field, now_jst, org_id,
+    parse, require_admin, scoped,
+)
 
 from plugins.odyssey import contract, csv_import, deadlines, purge, services, states
 from plugins.odyssey.catalog import FAMILIES, FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, offered_kinds
@@ -156,7 +153,7 @@ def complete(day_id: int):
 def application_copy(day_id: int):
     """随時試験 実施申込書(控え) (3.1.2 / 3.3.3): printable with the browser."""
     exam_day = get_or_404(OdysseyExamDay, day_id)
-    from portal.models import Organization
+    from portal.sdk import Organization
     return htmx.render("odyssey/copy.html", "odyssey/copy.html", day=exam_day,
                        org=db.session().get(Organization, org_id()), remit=services.remittance(db.session(), exam_day),
                        people=services.candidates(db.session(), exam_day), printed_at=_now(), **_ctx_common())

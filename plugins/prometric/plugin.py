@@ -5,8 +5,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from portal.plugins import hookimpl
-from portal.rules import ClosureRule, Exam, Msg, ProviderInfo, ProviderSetting
+from portal.sdk import ClosureRule, Exam, Msg, ProviderInfo, ProviderSetting, hookimpl
 
 from plugins.prometric import rules
 
