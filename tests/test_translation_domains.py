@@ -121,3 +121,27 @@ def test_core_cancel_stays_cancel_with_a_plugin_calling_it_cancellation(make_app
         from flask_babel import refresh
         refresh()
         assert render_template_string("{{ _('キャンセル') }}") == "Cancel"
+
+
+def test_plugin_python_code_translates_in_its_own_domain_with_the_core_as_fallback(make_app, tmp_path):
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from flask_babel import gettext, refresh
+
+    from portal.sdk import plugin_translator
+    folder = tmp_path / "acme_words"
+    (folder / "translations" / "en" / "LC_MESSAGES").mkdir(parents=True)
+    catalog = Catalog(locale="en")
+    catalog.add("キャンセル", "Call off")
+    with (folder / "translations" / "en" / "LC_MESSAGES" / "messages.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+    translator = plugin_translator(folder)
+    app = make_app()
+    with app.test_request_context("/?lang=en"):
+        refresh()
+        assert translator.gettext("キャンセル") == "Call off"
+        assert gettext("キャンセル") == "Cancel"  # the core's own domain is untouched
+        assert translator.gettext("ログアウト") == CORE["ログアウト"]  # not in the plugin's catalog: the core's
+    with app.test_request_context("/"):
+        refresh()
+        assert translator.gettext("キャンセル") == "キャンセル"  # Japanese is the source language
