@@ -19,6 +19,7 @@ CONTRACT_FACTS = {f.name: f for f in (
     Fact("target_exam_start", Msg("変更先の試験日時", "New exam date and time"), "datetime"),
     Fact("submitted", Msg("提出済み", "Submitted"), "boolean"),
     Fact("attempts", Msg("前回の受験", "Previous attempt"), "attempts", OUTCOME_CHOICES),
+    Fact("items", Msg("受験者数", "Number of candidates"), "items"),
 )}
 
 

@@ -37,7 +37,7 @@ INFO = ProviderInfo(
         "voucher": Msg("受験チケット(バウチャー)", "Voucher"),
     },
     calculator_facts=("exam", "exam_start", "at", "booked_at", "first_booked_at", "payment",
-                      "voucher_issued_on", "exemption_valid_until", "target_exam_start"),
+                      "voucher_issued_on", "exemption_valid_until", "target_exam_start", "items"),
     # The core booking pages do not know IPA's facts (voucher issue date, subject A
     # exemption, retake waits): this plugin serves its own booking pages (views.py).
     bookings=False,

@@ -52,7 +52,7 @@ INFO = ProviderInfo(
         "pay_easy": Msg("Pay-easy", "Pay-easy"),
         "voucher": Msg("受験チケット(バウチャー)", "Voucher"),
     },
-    calculator_facts=("exam", "exam_start", "at", "first_booked_at", "payment"),
+    calculator_facts=("exam", "exam_start", "at", "first_booked_at", "payment", "items"),
     bookings=True,
 )
 

@@ -93,8 +93,9 @@ class Fact:
     contract field such as ``booked_at``, or the provider's own), its label in both
     languages and its ``kind``, which decides the form input and how the value is sent:
     ``datetime`` / ``date`` (ISO text), ``integer``, ``boolean``, ``text``, ``choice``
-    (one of ``choices``: ``(value, label)`` pairs), ``payment`` (method, paid, amount) and
-    ``attempts`` (one previous attempt: start and outcome)."""
+    (one of ``choices``: ``(value, label)`` pairs), ``payment`` (method, paid, amount),
+    ``attempts`` (one previous attempt: start and outcome) and ``items`` (a number of
+    candidates for the chosen exam, sent as ``[{"exam": …, "count": n}]``)."""
 
     name: str
     label: Msg

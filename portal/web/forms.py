@@ -42,6 +42,9 @@ def _value(fact: Fact, form: Mapping[str, str]) -> Any:
     name = fact.name
     if fact.kind == "payment":
         return _payment(form)
+    if fact.kind == "items":  # one line of the chosen exam: [{"exam": …, "count": n}]
+        count = int_field(form, f"{name}_count")
+        return [{"exam": form.get("exam"), "count": count}] if count else None
     if fact.kind == "attempts":
         start = form.get(f"{name}_start", "").strip()
         if not start:
