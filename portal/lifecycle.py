@@ -122,6 +122,17 @@ def state_msg(status: str) -> Msg:
     return STATES.get(status, Msg(status, status))
 
 
+def state_token(booking: Booking) -> str:
+    """What a page showed of a booking's state; its forms post it back (``expected_state``)
+    so that an action on a stale page is refused like a lost race."""
+    return f"{booking.status}:{booking.session_id}:{int(bool(booking.paid))}"
+
+
+def check_expected(db: Session, booking: Booking, expected: str | None) -> None:
+    if expected and expected != state_token(booking):
+        raise _changed_meanwhile(db, booking.id)
+
+
 def _changed_meanwhile(db: Session, booking_id: int) -> guard.Conflict:
     """The conflict of a guarded statement that matched nothing, with the state now."""
     status = db.execute(select(Booking.status).where(Booking.id == booking_id)).scalar()

@@ -278,6 +278,21 @@ def test_every_state_changing_booking_form_carries_a_submission_key(frozen, app,
             assert 'name="submission_key"' in form, form[:200]
 
 
+def test_an_action_from_a_stale_page_is_refused_with_the_current_state(frozen, app, logged_in):
+    client, org_id, _, token = logged_in
+    first = make_session(app, org_id, start=EXAM)
+    second = make_session(app, org_id, start=EXAM + timedelta(days=7))
+    booking_id = make_booking(app, org_id, first, make_candidate(app, org_id))
+    page = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    cancel_form = page[page.index('id="cancel"'):]
+    expected = re.search(r'name="expected_state" value="([^"]+)"', cancel_form).group(1)
+    assert expected == f"booked:{first}:1"
+    assert _post(client, token, f"/bookings/{booking_id}/change", {"session_id": second}).status_code == 200
+    r = _post(client, token, f"/bookings/{booking_id}/cancel", {"expected_state": expected})  # the page before the change
+    assert r.status_code == 409 and "他の操作で変更された" in r.get_data(as_text=True)
+    assert _rows(app, Booking)[0].status == "booked" and _booking_audit(app, booking_id) == ["book", "change"]
+
+
 # --------------------------------------------------------------------------- outcome, housekeeping
 
 

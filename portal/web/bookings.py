@@ -308,6 +308,7 @@ def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Cand
             "policy": policy, "policy_error": policy_error, "targets": targets,
             "deadlines": _deadlines_for([booking.id])[booking.id], "account": account,
             "facts": _shown_facts(info, booking), "state": lifecycle.state_msg(booking.status),
+            "expected_state": lifecycle.state_token(booking),
             "outcome_open": booking.status in lifecycle.TRANSITIONS["record_outcome"].sources and exam_session.start <= now,
             "attempt": s.exec(select(Attempt).where(Attempt.booking_id == booking.id)).first()}
 
@@ -340,6 +341,7 @@ def _act(booking_id: int, name: str, action, prepare=None) -> Any:
     errors: dict[str, Msg] = {}
     status = None
     try:
+        lifecycle.check_expected(db.session(), booking, request.form.get("expected_state"))
         extra = prepare(booking, exam_session) if prepare else None
         if isinstance(extra, dict) and extra.get("errors"):
             return _detail_response(booking_id, extra["errors"], request.form)
