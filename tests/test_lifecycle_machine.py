@@ -37,7 +37,7 @@ def lifecycle_machine(app, tally: Counter):
                     org = create_organization(s, "状態機械校")
                     self.org_id = org.id
                     self.sessions = []
-                    for days, capacity in ((3, 3), (6, 2), (10, 2)):
+                    for days, capacity in ((5, 3), (12, 3), (19, 2)):
                         row = ExamSession(organization_id=org.id, provider="prometric", exam="RUBY-SILVER", venue="本校",
                                           start=START + timedelta(days=days, hours=1),
                                           end=START + timedelta(days=days, hours=2, minutes=30), capacity=capacity)
@@ -93,7 +93,7 @@ def lifecycle_machine(app, tally: Counter):
             store = method in ("convenience_store", "pay_easy")
             unpaid = store and not paid
             data = lifecycle.NewBooking(self.candidates[candidate], self.sessions[session], method, not unpaid, 16500,
-                                        self.now + timedelta(days=2) if unpaid else None,
+                                        self.now + timedelta(days=1) if unpaid else None,
                                         voucher if method == "voucher" else None)
 
             def step(s):
@@ -101,12 +101,16 @@ def lifecycle_machine(app, tally: Counter):
                 self.bookings.append(booking.id)
             self._try(step, "book")
 
-        @rule(pick=st.integers(0, 50), session=st.integers(0, 2))
-        def change(self, pick, session):
+        @rule(pick=st.integers(0, 50), offset=st.integers(1, 2))
+        def change(self, pick, offset):
             if self.bookings:
                 booking_id = self._pick(pick)
-                self._try(lambda s: lifecycle.change(s, s.get(Booking, booking_id), self.sessions[session], None,
-                                                     at=self.now) and None, "change")
+
+                def step(s):
+                    booking = s.get(Booking, booking_id)
+                    target = self.sessions[(self.sessions.index(booking.session_id) + offset) % len(self.sessions)]
+                    lifecycle.change(s, booking, target, None, at=self.now)
+                self._try(step, "change")
 
         @rule(pick=st.integers(0, 50))
         def cancel(self, pick):
@@ -130,9 +134,10 @@ def lifecycle_machine(app, tally: Counter):
         def lapse(self):
             self._try(lambda s: lifecycle.expire_lapsed(s, self.org_id, self.now), "lapse")
 
-        @rule(hours=st.sampled_from([1, 20, 50, 24 * 3]))
+        @rule(hours=st.sampled_from([1, 6, 25, 49]))
         def time_passes(self, hours):
-            self.now += timedelta(hours=hours)
+            self.now += timedelta(hours=hours)  # then the housekeeping cron runs, as every few minutes
+            self._try(lambda s: lifecycle.expire_lapsed(s, self.org_id, self.now), "lapse")
             self._try(lambda s: lifecycle.close_ended_exams(s, self.org_id, self.now), "exam_over")
 
         # ------------------------------------------------------------- invariants
@@ -170,7 +175,7 @@ def lifecycle_machine(app, tally: Counter):
 def test_the_lifecycle_keeps_its_invariants_under_any_sequence(app):
     tally: Counter = Counter()
     run_state_machine_as_test(lifecycle_machine(app, tally), settings=settings(
-        max_examples=40, stateful_step_count=40, deadline=None, suppress_health_check=list(HealthCheck)))
+        max_examples=40, stateful_step_count=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)))
     # The runs did reach every transition (and some refusals), not only trivial paths.
     for action in ("book", "change", "cancel", "pay", "refund", "lapse", "exam_over"):
         assert tally[action] > 0, tally
