@@ -115,7 +115,7 @@ def provider_booking_decision(ctx: RuleContext, action: str, facts: BookingFacts
     ``facts`` (:class:`portal.rules.BookingFacts`) holds the booking or the booking asked
     for, its session (``facts.target`` for a change), the candidate's other sittings of
     the same exam (``facts.history``: recorded outcomes, and bookings not recorded yet
-    with ``outcome=None``), the provider-declared facts (``ProviderInfo.booking_facts``,
+    with ``outcome=None``; empty for ``lapse``), the provider-declared facts (``ProviderInfo.booking_facts``,
     read with ``facts.fact(key)``), and for ``change`` / ``cancel`` the provider's own
     ``provider_policy`` answer, which the core has already applied.
 

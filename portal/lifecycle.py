@@ -280,15 +280,17 @@ def voucher_locked_until(db: Session, organization_id: int, provider_id: str, co
 
 def booking_facts(db: Session, ctx: RuleContext, booking: Booking, exam_session: ExamSession, at: datetime,
                   target: ExamSession | None = None, policy: PolicyDecision | None = None,
-                  outcome: str | None = None) -> BookingFacts:
-    """The decision hook's facts of a stored booking."""
+                  outcome: str | None = None, with_history: bool = True) -> BookingFacts:
+    """The decision hook's facts of a stored booking (``with_history=False``: housekeeping
+    over many bookings, where the candidate's other sittings do not matter)."""
     return BookingFacts(
         at=at, candidate_id=booking.candidate_id, exam=booking.exam, session=session_facts(exam_session),
         payment=Payment(booking.payment_method, booking.paid, booking.amount, booking.payment_due_at),
         status=booking.status, booking_id=booking.id, target=session_facts(target) if target else None,
         booked_at=booking.booked_at, first_booked_at=booking.first_booked_at, voucher_code=booking.voucher_code,
         provider_facts=typed_provider_facts(ctx.provider, booking.provider_facts),
-        history=history(db, booking.organization_id, booking.candidate_id, booking.provider, booking.exam, booking.id),
+        history=history(db, booking.organization_id, booking.candidate_id, booking.provider, booking.exam, booking.id)
+        if with_history else (),
         policy=policy, outcome=outcome)
 
 
@@ -559,7 +561,8 @@ def expire_lapsed(db: Session, organization_id: int | None = None, at: datetime 
         decision = providers().policy(ctx, facts_for(booking, exam_session, at, None, ctx.provider))
         if decision.lapse is None or not decision.lapse.lapsed:
             continue
-        answer = providers().booking_decision(ctx, "lapse", booking_facts(db, ctx, booking, exam_session, at, None, decision))
+        answer = providers().booking_decision(ctx, "lapse", booking_facts(db, ctx, booking, exam_session, at, None, decision,
+                                                                          with_history=False))
         if answer is not None and not answer.allowed:
             continue
         before = audit.snapshot(booking)
@@ -578,20 +581,23 @@ def expire_lapsed(db: Session, organization_id: int | None = None, at: datetime 
 
 
 def close_ended_exams(db: Session, organization_id: int | None = None, at: datetime | None = None) -> int:
-    """Housekeeping: a ``booked`` booking whose exam has ended becomes ``exam_over``
-    (outcome not recorded; the retake rules count it as sat, e.g. IPA-RT-2)."""
+    """Housekeeping: every ``booked`` booking whose exam has ended becomes ``exam_over``
+    (outcome not recorded; the retake rules count it as sat, e.g. IPA-RT-2). One read,
+    one guarded set-based UPDATE … RETURNING, one audit entry per booking it moved."""
     at = at or now_jst()
     transition = TRANSITIONS["exam_over"]
-    rows = _housekeeping_rows(db, select(Booking).join(ExamSession, ExamSession.id == Booking.session_id).where(
-        Booking.status.in_(transition.sources), ExamSession.end <= at), organization_id)
-    count = 0
-    for booking in rows:
+    rows = {b.id: b for b in _housekeeping_rows(db, select(Booking).join(ExamSession, ExamSession.id == Booking.session_id)
+                                                .where(Booking.status.in_(transition.sources), ExamSession.end <= at),
+                                                organization_id)}
+    if not rows:
+        return 0
+    moved = db.execute(update(Booking).where(Booking.id.in_(list(rows)), Booking.status.in_(transition.sources))
+                       .values(status="exam_over", next_deadline_at=None).returning(Booking.id)
+                       .execution_options(synchronize_session=False)).scalars().all()
+    for booking_id in moved:
+        booking = rows[booking_id]
         before = audit.snapshot(booking)
-        result = db.execute(update(Booking).where(Booking.id == booking.id, Booking.status.in_(transition.sources))
-                            .values(status="exam_over", next_deadline_at=None).execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            continue
-        db.refresh(booking)
-        audit.record(db, booking.organization_id, None, "exam_over", "booking", booking.id, before, audit.snapshot(booking))
-        count += 1
-    return count
+        audit.record(db, booking.organization_id, None, "exam_over", "booking", booking_id, before,
+                     {**before, "status": "exam_over", "next_deadline_at": None})
+    db.expire_all()
+    return len(moved)

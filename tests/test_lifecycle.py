@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import Session, select
 
 from conftest import csrf_token, login
@@ -316,6 +316,48 @@ def test_outcome_and_exam_over_through_the_core_pages(frozen, app, logged_in):
     assert _rows(app, ExamSession, ExamSession.id == first)[0].seats_taken == 2  # a sat seat stays taken
 
 
+# --------------------------------------------------------------------------- fast by construction
+
+
+class _Statements:
+    def __init__(self, engine):
+        self.engine, self.count = engine, 0
+
+    def _count(self, *_args):
+        self.count += 1
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def test_the_pickers_ask_the_provider_per_session_without_a_query_per_session(frozen, app, logged_in):
+    client, org_id, _, _ = logged_in
+    engine = app.extensions["exam_portal.engine"]
+    candidate = make_candidate(app, org_id)
+    booking_id = make_booking(app, org_id, make_session(app, org_id, start=EXAM), candidate)
+
+    def cost(url):
+        with _Statements(engine) as counted:
+            assert client.get(url).status_code == 200
+        return counted.count
+
+    def add_sessions(n):
+        for i in range(n):
+            make_session(app, org_id, start=EXAM + timedelta(days=1 + i % 20, hours=i % 5), venue=f"会場{i % 3}")
+
+    add_sessions(3)
+    small = (cost(f"/providers/prometric/book?candidate_id={candidate}"), cost(f"/bookings/{booking_id}"))
+    add_sessions(30)
+    large = (cost(f"/providers/prometric/book?candidate_id={candidate}"), cost(f"/bookings/{booking_id}"))
+    assert small == large, (small, large)
+    page = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
+    assert page.count("data-session=") == 33  # every other session offered, each with its verdict
+
+
 # --------------------------------------------------------------------------- provider not installed
 
 
@@ -337,3 +379,29 @@ def test_a_booking_of_a_provider_no_longer_installed_is_read_only_never_a_500(fr
         assert r.status_code == 409 and "data-not-installed" in r.get_data(as_text=True), action
     assert _rows(app, Booking)[0].status == "booked"
     assert client.get(f"/candidates/{_rows(app, Booking)[0].candidate_id}").status_code == 200
+
+
+@pytest.mark.browser
+def test_a_stale_tab_sees_the_conflict_and_the_current_state_in_place(app, page, live_server, org_factory):
+    """Two tabs on one booking: the second tab's cancel comes after the first one's and is
+    answered in place (409 swapped by htmx) with the booking's state now."""
+    from playwright.sync_api import expect
+    org_id, _, email, password = org_factory()
+    start = datetime.now(JST).replace(microsecond=0) + timedelta(days=30)
+    booking_id = make_booking(app, org_id, make_session(app, org_id, start=start), make_candidate(app, org_id))
+    page.goto(f"{live_server}/login")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン").click()
+    page.goto(f"{live_server}/bookings/{booking_id}")
+    other = page.context.new_page()
+    other.goto(f"{live_server}/bookings/{booking_id}")
+    page.on("dialog", lambda d: d.accept())
+    other.on("dialog", lambda d: d.accept())
+    other.get_by_role("button", name="キャンセルする").click()
+    expect(other.locator("[data-status]")).to_have_attribute("data-status", "cancelled")
+    page.get_by_role("button", name="キャンセルする").click()
+    expect(page.locator("#booking-detail .error")).to_contain_text("他の操作で変更された")
+    expect(page.locator("#booking-detail .error")).to_contain_text("キャンセル済み")
+    expect(page.locator("[data-status]")).to_have_attribute("data-status", "cancelled")
+    assert _booking_audit(app, booking_id) == ["book", "cancel"]
