@@ -19,12 +19,12 @@ import pluggy
 from portal.business_days import BusinessCalendar
 from portal.plugins import PluginConflict
 from portal.rules import (
-    AttemptRecord, DueItem, SessionItem,
+    AttemptRecord, BookingDecision, BookingFacts, DueItem, SessionItem,
     ClosureRule, Deadline, DeadlineQuery, Exam, PolicyDecision, PolicyFacts, ProviderInfo, Quote,
     QuoteQuery, RetakeDecision, RetakeQuery, RuleError, UnknownExam, UnknownProvider, Msg,
 )
 
-RULE_HOOKS = ("provider_deadlines", "provider_quote", "provider_retake", "provider_policy")
+RULE_HOOKS = ("provider_deadlines", "provider_quote", "provider_retake", "provider_policy", "provider_booking_decision")
 #: Hooks a provider answers for itself alone: a plugin that is not a provider may only wrap them.
 PROVIDER_ONLY_HOOKS = (*RULE_HOOKS, "provider_catalog")
 
@@ -272,6 +272,10 @@ class Providers:
 
     def policy(self, ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision:
         return self._ask(ctx, "provider_policy", "policy", facts=facts)
+
+    def booking_decision(self, ctx: RuleContext, action: str, facts: BookingFacts) -> BookingDecision | None:
+        """The provider's (and wrapping plugins') answer; ``None``: nothing against it."""
+        return self._call(ctx, "provider_booking_decision", action=action, facts=facts)
 
     def _collect(self, ctx: RuleContext, hook: str, **kwargs) -> list:
         return [item for group in self._call(ctx, hook, **kwargs) for item in (group or [])]

@@ -24,10 +24,11 @@ from portal.plugins import hookimpl
 from portal.providers import Providers, RuleContext
 from portal.providers import current as providers
 from portal.rules import (
-    JST, STORE_METHODS, AttemptFact, AttemptRecord, BadInput, CancelDecision, ChangeDecision, ClosureRule, Deadline,
+    JST, STORE_METHODS, AttemptFact, AttemptRecord, BadInput, BookingDecision, BookingFacts, BookingFactSpec,
+    CancelDecision, ChangeDecision, ClosureRule, Deadline,
     DeadlineQuery, DueItem, Exam, Fact, LapseDecision, MissingFact, Msg, Payment, PolicyDecision, PolicyFacts,
     ProviderInfo, ProviderSetting, Quote, QuoteLine, QuoteQuery, RetakeDecision, RetakeQuery, RuleError, RuleRefusal,
-    SessionItem, SkippedDay, UnknownExam, UnknownProvider, at_time, end_of_day, jst,
+    SessionFacts, SessionItem, Sitting, SkippedDay, UnknownExam, UnknownProvider, at_time, end_of_day, jst,
 )
 from portal.rules import parse as _parse
 from portal.sdk import audit, bookings, db, htmx, parse
@@ -44,10 +45,11 @@ __all__ = [
     # plugin wiring
     "hookimpl", "RuleContext", "Providers", "providers", "plugin_translator", "Translator",
     # rule values and errors
-    "JST", "STORE_METHODS", "AttemptFact", "AttemptRecord", "BadInput", "CancelDecision", "ChangeDecision",
+    "JST", "STORE_METHODS", "AttemptFact", "AttemptRecord", "BadInput", "BookingDecision", "BookingFacts",
+    "BookingFactSpec", "CancelDecision", "ChangeDecision",
     "ClosureRule", "Deadline", "DeadlineQuery", "DueItem", "Exam", "Fact", "LapseDecision", "MissingFact", "Msg",
     "Payment", "PolicyDecision", "PolicyFacts", "ProviderInfo", "ProviderSetting", "Quote", "QuoteLine", "QuoteQuery",
-    "RetakeDecision", "RetakeQuery", "RuleError", "RuleRefusal", "SessionItem", "SkippedDay", "UnknownExam",
+    "RetakeDecision", "RetakeQuery", "RuleError", "RuleRefusal", "SessionFacts", "SessionItem", "Sitting", "SkippedDay", "UnknownExam",
     "UnknownProvider", "at_time", "end_of_day", "jst", "now_jst", "same_date_years_later",
     # calendar
     "BusinessCalendar", "Shift", "format_day", "weekday_ja",
