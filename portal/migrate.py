@@ -32,7 +32,8 @@ def upgrade(app: Flask, revision: str = "heads") -> list[str]:
     row is set aside during the upgrade and put back, so its tables stay and its branch
     continues if the plugin comes back. Returns the skipped revisions."""
     cfg = alembic_config(app)
-    known = {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+    script = ScriptDirectory.from_config(cfg)
+    known = {rev.revision for rev in script.walk_revisions()}
     engine = cfg.attributes["engine"]
     with engine.begin() as connection:
         table = sa.table("alembic_version", sa.column("version_num", sa.String))
@@ -42,13 +43,33 @@ def upgrade(app: Flask, revision: str = "heads") -> list[str]:
         for rev in skipped:
             log.warning("migrate: revision %s is recorded in the database but no installed package provides it "
                         "(a plugin no longer installed?); its branch is skipped and its tables are left as they are", rev)
+        implied = _implied_core_head(script, [rev for rev in recorded if rev in known]) if skipped else None
         if skipped:
             connection.execute(table.delete().where(table.c.version_num.in_(skipped)))
+            if implied is not None:  # the skipped head depended on the core: keep the core's position
+                log.warning("migrate: the core's position was recorded only through %s; taking the core as at %s",
+                            ", ".join(skipped), implied)
+                connection.execute(table.insert(), [{"version_num": implied}])
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
         if skipped:
+            if implied is not None:
+                connection.execute(table.delete().where(table.c.version_num == implied))
             connection.execute(table.insert(), [{"version_num": rev} for rev in skipped])
     return skipped
+
+
+def _implied_core_head(script: ScriptDirectory, recorded_known: list[str]) -> str | None:
+    """The core's head when no recorded revision covers it: a plugin head that depended on
+    the core recorded the core's position implicitly (Alembic keeps heads only). That
+    database was fully migrated then, so the core is taken as at its head (logged);
+    ``None`` when a recorded revision already covers the core's head."""
+    core_ids = {rev.revision for rev in script.walk_revisions() if CORE_VERSIONS in Path(rev.path).parents}
+    heads = [h for h in script.get_heads() if h in core_ids]
+    if not heads:
+        return None
+    covered = {r.revision for rev_id in recorded_known for r in script.iterate_revisions(rev_id, "base")}
+    return None if heads[0] in covered else heads[0]
 
 
 def revision(app: Flask, message: str, autogenerate: bool = True, branch: str | None = None,
