@@ -37,10 +37,18 @@ class SeatTaken(RuleRefusal):
 # --------------------------------------------------------------------------- context
 
 
+def closure_rows(db: Session, organization_id: int, provider_id: str) -> list[ClosureDay]:
+    """In the order they were added (where two closures cover a day, the first names it)."""
+    return list(db.exec(select(ClosureDay).where(ClosureDay.organization_id == organization_id,
+                                                 ClosureDay.provider == provider_id).order_by(ClosureDay.id)).all())
+
+
+def closure_rule(row: ClosureDay) -> ClosureRule:
+    return ClosureRule(row.start_date, row.end_date, Msg(row.label_ja, row.label_en or row.label_ja), row.yearly)
+
+
 def closure_rules(db: Session, organization_id: int, provider_id: str) -> list[ClosureRule]:
-    rows = db.exec(select(ClosureDay).where(ClosureDay.organization_id == organization_id,
-                                            ClosureDay.provider == provider_id)).all()
-    return [ClosureRule(r.start_date, r.end_date, Msg(r.label_ja, r.label_en or r.label_ja), r.yearly) for r in rows]
+    return [closure_rule(r) for r in closure_rows(db, organization_id, provider_id)]
 
 
 def settings(db: Session, organization_id: int, provider_id: str) -> dict:
@@ -49,15 +57,19 @@ def settings(db: Session, organization_id: int, provider_id: str) -> dict:
     return {r.key: r.value for r in rows if not r.key.startswith("_")}  # "_…" keys are the core's own
 
 
-def catalog(db: Session, organization_id: int, provider_id: str) -> list[Exam]:
+def catalog(db: Session, organization_id: int, provider_id: str, pending: CatalogEntry | None = None) -> list[Exam]:
     """The organisation's catalog: the plugin's own (hook ``provider_catalog``) or the
-    plugin's catalog data with the organisation's edits and additions applied."""
+    plugin's catalog data with the organisation's edits and additions applied — and
+    ``pending``, an edit not saved yet, as if it were (the what-if of :mod:`portal.whatif`)."""
     base = providers().default_context(provider_id)
     own = providers().catalog(base, organization_id)
     if own is not None:
         return list(own)
     edits = {e.code: e for e in db.exec(select(CatalogEntry).where(
-        CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)).all()}
+        CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)
+        .order_by(CatalogEntry.id)).all()}
+    if pending is not None:
+        edits[pending.code] = pending
     exams = []
     for exam in providers().info(provider_id).exams:
         edit = edits.pop(exam.code, None)
@@ -109,19 +121,14 @@ def store_deadlines(db: Session, ctx: RuleContext, booking: Booking, exam_sessio
 
 
 def recompute_deadlines(db: Session, organization_id: int, provider_id: str) -> int:
-    """Closures, settings or catalog changed: every plugin recomputes what it stores
-    (hook ``provider_recompute``; the core's bookings below through the default plugin)."""
-    return providers().recompute(org_context(db, organization_id, provider_id), organization_id)
-
-
-def recompute_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> int:
-    """Recompute the stored deadlines of the provider's active bookings."""
-    provider_id = ctx.provider.id
-    rows = db.exec(select(Booking, ExamSession).join(ExamSession, ExamSession.id == Booking.session_id).where(
-        Booking.organization_id == organization_id, Booking.provider == provider_id, Booking.status.in_(ACTIVE))).all()
-    for booking, exam_session in rows:
-        store_deadlines(db, ctx, booking, exam_session)
-    return len(rows)
+    """Bring the stored deadlines in line with the stored rules: the recompute plan
+    (:mod:`portal.recompute`, every plugin through its hooks) computed and written at once.
+    Admin edits go through :mod:`portal.whatif` instead, which shows the plan first."""
+    from portal.recompute import apply_plan, compute_plan
+    ctx = org_context(db, organization_id, provider_id)
+    plan = compute_plan(db, ctx, ctx, organization_id)
+    apply_plan(db, ctx, organization_id, plan)
+    return len(plan.changes)
 
 
 # --------------------------------------------------------------------------- policy

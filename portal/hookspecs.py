@@ -25,7 +25,7 @@ skipped or the fact that decided it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pluggy
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from datetime import datetime
 
     from portal.providers import RuleContext
+    from portal.recompute import DeadlineChange
     from portal.rules import (
         AttemptRecord, Deadline, DeadlineQuery, DueItem, Exam, PolicyDecision, PolicyFacts, ProviderInfo,
         Quote, QuoteQuery, RetakeDecision, RetakeQuery, SessionItem,
@@ -143,11 +144,37 @@ def provider_catalog(ctx: RuleContext, organization_id: int) -> list[Exam] | Non
 
 
 @hookspec
+def provider_recompute_plan(ctx: RuleContext, before: RuleContext, organization_id: int) -> list[DeadlineChange]:
+    """The organisation's closure days, settings or catalog change: which deadlines of the
+    records this plugin keeps would change, and how (:class:`portal.recompute.DeadlineChange`,
+    one per deadline that moves, appears, disappears or is only re-explained).
+
+    ``ctx`` holds the rules as they will be, ``before`` as they are stored now (for a
+    deadline a plugin computes when it shows it rather than stores, compare the two).
+    **Read only**: this runs for a what-if preview inside a read-only transaction, and for
+    the save; the same answer must come out of both, so never write here. Compute once per
+    distinct input (e.g. per exam start), not once per record. The core's bookings answer
+    through the built-in default plugin.
+    """
+
+
+@hookspec
+def provider_apply_plan(ctx: RuleContext, organization_id: int, changes: Sequence[DeadlineChange]) -> int:
+    """Write the changes of a plan computed by ``provider_recompute_plan`` — only those
+    whose ``store`` is one of yours — inside the save's transaction, with set-based
+    statements guarded on the old values (raise :class:`portal.guard.Conflict` through
+    :func:`portal.guard.guarded` when a row no longer holds its planned old value).
+    Return how many rows were written.
+    """
+
+
+@hookspec
 def provider_recompute(ctx: RuleContext, organization_id: int) -> int:
-    """Recompute the deadlines this provider's records store, because the organisation's
-    closure days, settings or catalog changed (``ctx`` already holds the new ones). Runs
-    inside the transaction that made the change; return how many records were updated.
-    The core's bookings answer through the built-in default plugin.
+    """Older one-step form of ``provider_recompute_plan`` + ``provider_apply_plan``:
+    recompute and write the deadlines this plugin stores (``ctx`` holds the new rules),
+    inside the save's transaction; return how many records were updated. Still called
+    after the plan is applied, but what it changes cannot be previewed: implement the
+    plan hooks instead.
     """
 
 

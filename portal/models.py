@@ -217,3 +217,24 @@ class CatalogEntry(SQLModel, table=True):
     name: str = Field(max_length=200)
     price: Optional[int] = None
     duration_minutes: Optional[int] = None
+
+
+class DeadlineMove(SQLModel, table=True):
+    """A stored deadline that a change of the organisation's rules moved (closure days,
+    settings, catalog): written with the save's audit entry, so that a reminder digest can
+    mark the deadline as changed (old → new) for the operators whose reminders cover it."""
+
+    __tablename__ = "deadline_move"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider: str = Field(max_length=50)
+    #: the DueItem uid of the deadline (dashboard, calendar, ICS and digests use the same)
+    uid: str = Field(max_length=200, index=True)
+    record: str = Field(max_length=30)  # booking | exam_day | group_session …
+    record_id: int
+    kind: str = Field(max_length=40)
+    old_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    new_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    rule: str = Field(default="", max_length=200)
+    moved_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)

@@ -174,6 +174,13 @@ class Providers:
     def recompute(self, ctx: RuleContext, organization_id: int) -> int:
         return sum(self._caller(ctx.provider.id, "provider_recompute")(ctx=ctx, organization_id=organization_id))
 
+    def recompute_plan(self, ctx: RuleContext, before: RuleContext, organization_id: int) -> list:
+        return self._collect(ctx, "provider_recompute_plan", before=before, organization_id=organization_id)
+
+    def apply_plan(self, ctx: RuleContext, organization_id: int, changes) -> int:
+        return sum(n or 0 for n in self._caller(ctx.provider.id, "provider_apply_plan")(
+            ctx=ctx, organization_id=organization_id, changes=tuple(changes)))
+
     def demo_data(self, ctx: RuleContext, organization_id: int, user_id: int) -> None:
         self._caller(ctx.provider.id, "provider_demo_data")(ctx=ctx, organization_id=organization_id, user_id=user_id)
 

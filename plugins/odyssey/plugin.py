@@ -88,10 +88,19 @@ def provider_catalog(ctx, organization_id):
 
 
 @hookimpl
-def provider_recompute(ctx, organization_id):
+def provider_recompute_plan(ctx, before, organization_id):
+    if ctx.provider.id != PROVIDER_ID:
+        return []
     from portal import db
-    from plugins.odyssey.services import recompute_open_deadlines
-    return recompute_open_deadlines(db.session(), ctx, organization_id)
+    from plugins.odyssey import recompute
+    return recompute.plan(db.session(), ctx, before, organization_id)
+
+
+@hookimpl
+def provider_apply_plan(ctx, organization_id, changes):
+    from portal import db
+    from plugins.odyssey import recompute
+    return recompute.apply(db.session(), changes)
 
 
 @hookimpl

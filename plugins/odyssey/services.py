@@ -437,14 +437,3 @@ def tests_in(db: Session, org_id: int, start, end) -> int:
                    .where(OdysseyApplicationTest.organization_id == org_id, OdysseyExamDay.exam_date >= start,
                           OdysseyExamDay.exam_date <= end, OdysseyExamDay.confirmed_at.is_not(None))).all()
     return len(rows)
-
-
-def recompute_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> int:
-    """Closure days changed: exam days not yet confirmed get their ODY-DL-1 deadline again
-    (a confirmed or later day keeps the deadline it was applied under)."""
-    days = db.exec(select(OdysseyExamDay).where(OdysseyExamDay.organization_id == org_id,
-                                                OdysseyExamDay.state == states.DRAFT)).all()
-    for day in days:
-        day.application_deadline = deadlines.application_deadline(ctx.calendar, jst(day.exam_start).date()).at
-        db.add(day)
-    return len(days)

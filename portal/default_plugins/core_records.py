@@ -53,11 +53,17 @@ def provider_attempts(ctx, organization_id: int, candidate_id: int):
 
 
 @hookimpl
-def provider_recompute(ctx, organization_id: int):
-    if not ctx.provider.bookings:
-        return 0
-    from portal.bookings import recompute_booking_deadlines
-    return recompute_booking_deadlines(db.session(), ctx, organization_id)
+def provider_recompute_plan(ctx, before, organization_id: int):
+    """Every provider's core Booking rows, whichever pages book them (``bookings`` or
+    a plugin's own pages on the core tables)."""
+    from portal import booking_recompute
+    return booking_recompute.plan(db.session(), ctx, organization_id)
+
+
+@hookimpl
+def provider_apply_plan(ctx, organization_id: int, changes):
+    from portal import booking_recompute
+    return booking_recompute.apply(db.session(), ctx, organization_id, changes)
 
 
 @hookimpl

@@ -1,0 +1,217 @@
+"""What-if of an edit of an organisation's rules (closure days, settings, catalog): which
+stored deadlines it would move, before it is saved.
+
+One code path: the recompute plan (:mod:`portal.recompute`) is computed from the rules as
+they would be, then either shown (:func:`preview`, in a read-only transaction: nothing is
+written, no write lock is taken) or written (:func:`recompute`, in the save's transaction,
+after the edit). A save carries the fingerprint of the plan the admin saw; if the plan it
+computes is not that one (the data changed meanwhile, or the form changed after the last
+preview), nothing is saved and the admin sees the new plan instead (:class:`PlanChanged`).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import groupby
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from flask import make_response
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from portal import db
+from portal.bookings import catalog, closure_rows, closure_rule, org_context, settings as stored_settings
+from portal.models import CatalogEntry, DeadlineMove
+from portal.providers import RuleContext, current as providers
+from portal.recompute import DeadlineChange, Plan, apply_plan, compute_plan
+from portal.rules import ClosureRule, Exam, Msg, RuleRefusal, jst
+from portal.rules.parse import now_jst
+
+#: How many moved deadlines a preview lists (the counts always cover all of them).
+LISTED = 200
+
+
+@dataclass(frozen=True)
+class RulesEdit:
+    """An edit of one provider's rules for an organisation, not saved yet."""
+
+    add_closures: tuple[ClosureRule, ...] = ()
+    remove_closures: frozenset[int] = frozenset()  # ClosureDay ids
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    #: an edit of the core catalog (a row not added to the session)
+    catalog_entry: CatalogEntry | None = None
+    #: a plugin's own catalog as it would be after the edit (plugins with their own catalog
+    #: page): called with the what-if's read-only session
+    exams: Callable[[Session], Sequence[Exam]] | None = None
+
+
+def edited_context(s: Session, organization_id: int, provider_id: str, edit: RulesEdit) -> RuleContext:
+    """The provider's rules as :func:`portal.bookings.org_context` will read them once
+    ``edit`` is saved (closures in the order they were added, the new one last)."""
+    closures = [closure_rule(r) for r in closure_rows(s, organization_id, provider_id) if r.id not in edit.remove_closures]
+    closures.extend(edit.add_closures)
+    values = {**stored_settings(s, organization_id, provider_id), **edit.settings}
+    exams = edit.exams(s) if edit.exams is not None else catalog(s, organization_id, provider_id, edit.catalog_entry)
+    return providers().context(provider_id, closures, values, exams)
+
+
+# --------------------------------------------------------------------------- what a plan means
+
+
+def fingerprint(plan: Plan) -> str:
+    """A short hash of everything the plan would write: the save compares it with the
+    one the admin saw."""
+    digest = hashlib.sha256()
+    for change in sorted(plan.changes, key=DeadlineChange.sort_key):
+        digest.update(repr(change.identity()).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    day: date | None  # the new date (None: the deadline no longer applies)
+    changes: tuple[DeadlineChange, ...]
+    past: bool  # the new date is today or already past
+    today: bool
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a plan would do, as the admin page and the CLI show it."""
+
+    provider: str
+    fingerprint: str
+    moved: int  # deadlines whose moment changes
+    updated: int  # stored deadlines rewritten (moved, or only the rule / explanation changed)
+    records: Mapping[str, int]  # moved records per kind: {"booking": 3, "exam_day": 1}
+    into_past: int  # moved to today or to a day already past
+    groups: tuple[DayGroup, ...]  # the first LISTED moves, by new date
+    unlisted: int
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.updated > 0
+
+
+def moved_into_past(change: DeadlineChange, today: date) -> bool:
+    return change.new_at is not None and jst(change.new_at).date() <= today
+
+
+def summarise(provider_id: str, plan: Plan, today: date | None = None, listed: int = LISTED) -> Preview:
+    today = today or now_jst().date()
+    moves = sorted((c for c in plan.changes if c.moves), key=DeadlineChange.display_key)
+    records = Counter()
+    for record, record_id in {(c.record, c.record_id) for c in moves}:
+        records[record] += 1
+    shown = moves[:listed]
+    groups = []
+    for day, changes in groupby(shown, key=lambda c: jst(c.new_at).date() if c.new_at else None):
+        changes = tuple(changes)
+        groups.append(DayGroup(day, changes, past=day is not None and day <= today, today=day == today))
+    return Preview(provider=provider_id, fingerprint=fingerprint(plan), moved=len(moves), updated=len(plan.changes),
+                   records=dict(records), into_past=sum(1 for c in moves if moved_into_past(c, today)),
+                   groups=tuple(groups), unlisted=len(moves) - len(shown))
+
+
+# --------------------------------------------------------------------------- show or write
+
+
+def preview(organization_id: int, provider_id: str, edit: RulesEdit, today: date | None = None,
+            listed: int = LISTED) -> Preview:
+    """What saving ``edit`` would do, computed in a read-only transaction that is rolled
+    back: nothing is written and no write lock is taken, even by a plugin's hook."""
+    with db.read_only() as s:
+        before = org_context(s, organization_id, provider_id)
+        ctx = edited_context(s, organization_id, provider_id, edit)
+        return summarise(provider_id, compute_plan(s, ctx, before, organization_id), today, listed)
+
+
+class PlanChanged(RuleRefusal):
+    """The plan a save computed is not the one the admin saw: nothing is saved."""
+
+    status = 409
+
+    def __init__(self, preview: Preview, first_look: bool = False):
+        if first_look:
+            message = Msg("まだ保存していません。この変更で変わる期限を確認して、もう一度押すと保存します。",
+                          "Not saved yet: check the deadlines this edit moves, then press again to save.")
+        else:
+            message = Msg("確認した内容から期限の変更が変わりました(その間にデータか入力が変わりました)。"
+                          "保存していません。新しい内容を確認してから保存してください。",
+                          "The deadlines this edit moves are no longer those you previewed (the data or the form "
+                          "changed meanwhile). Nothing was saved: check the new preview and save again.")
+        super().__init__("plan_changed", message, "plan")
+        self.preview = preview
+        self.first_look = first_look
+
+
+@dataclass
+class Recomputed:
+    """What a save's recompute did (filled when the ``recomputing`` block ends)."""
+
+    moved: int = 0
+    updated: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+
+    def audit(self) -> dict[str, Any]:
+        """What the audit entry of the save records."""
+        return {"deadlines_moved": self.moved, "deadlines_updated": self.updated, "records_moved": dict(self.records)}
+
+
+@contextmanager
+def recomputing(s: Session, organization_id: int, provider_id: str, shown: str | None = None) -> Iterator[Recomputed]:
+    """Around the write of an edit, inside the save's transaction: the rules before are
+    read first; when the block ends, the plan is computed from the stored (edited) rules
+    and written, and the moved deadlines are kept for the reminder digests
+    (:class:`portal.models.DeadlineMove`).
+
+    ``shown`` is the fingerprint of the plan the admin previewed (``None``: the request
+    asked for no preview, e.g. a script): if the plan differs, :class:`PlanChanged` is
+    raised so that the caller's transaction rolls the edit back."""
+    before = org_context(s, organization_id, provider_id)
+    done = Recomputed()
+    yield done
+    s.flush()
+    ctx = org_context(s, organization_id, provider_id)
+    plan = compute_plan(s, ctx, before, organization_id)
+    if shown is not None and shown != fingerprint(plan):
+        raise PlanChanged(summarise(provider_id, plan), first_look=shown == "")
+    apply_plan(s, ctx, organization_id, plan)
+    moves = plan.moves
+    if moves:
+        s.execute(insert(DeadlineMove.__table__), [
+            {"organization_id": organization_id, "provider": c.provider, "uid": c.uid, "record": c.record,
+             "record_id": c.record_id, "kind": c.kind, "old_at": c.old_at, "new_at": c.new_at, "rule": c.rule,
+             "moved_at": now_jst()} for c in moves])
+    summary = summarise(provider_id, plan, listed=0)
+    done.moved, done.updated, done.records = summary.moved, summary.updated, dict(summary.records)
+
+
+def saved_notice(done: Recomputed) -> Msg:
+    if not done.moved:
+        return Msg("保存しました。期限は変わりませんでした。", "Saved. No deadline moved.")
+    return Msg(f"保存しました。期限{done.moved}件を変更しました。", f"Saved. {done.moved} deadline(s) moved.")
+
+
+def form_fingerprint(form: Mapping[str, str]) -> str | None:
+    """The previewed plan a form carries: ``None`` when the form has no such field (a
+    script posting directly); ``""`` when it has one but no preview was shown yet —
+    which :func:`recomputing` treats as a plan to show first."""
+    return form.get("plan") if "plan" in form else None
+
+
+def partial(preview: Preview | None = None, errors: Mapping[str, Msg] | None = None, notice: Msg | None = None):
+    """The live preview fragment for an edit form's preview slot (a 200 even for
+    incomplete input: it only informs). Plugins' own edit pages use it too."""
+    from flask import render_template
+    from portal import htmx
+    return htmx.vary(make_response(render_template("admin/partials/whatif.html", preview=preview,
+                                                   whatif_errors=errors or {}, notice=notice)))
+
+
+def moment(at: datetime | None) -> str:
+    return jst(at).strftime("%Y-%m-%d %H:%M") if at else "—"
