@@ -204,6 +204,11 @@ def form_fingerprint(form: Mapping[str, str]) -> str | None:
     return form.get("plan") if "plan" in form else None
 
 
+def changes_of(groups) -> list[DeadlineChange]:
+    """The changes a preview lists, in its order."""
+    return [c for g in groups for c in g.changes]
+
+
 def partial(preview: Preview | None = None, errors: Mapping[str, Msg] | None = None, notice: Msg | None = None):
     """The live preview fragment for an edit form's preview slot (a 200 even for
     incomplete input: it only informs). Plugins' own edit pages use it too."""
