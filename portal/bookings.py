@@ -6,20 +6,18 @@ function is one unit of work run inside :func:`portal.db.transaction` by its cal
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.models import (
-    Booking, BookingDeadline, CatalogEntry, ClosureDay, ExamSession, ProviderSettingValue, RefundAccount,
-)
+from portal import audit, rule_context
+from portal.models import Booking, BookingDeadline, ExamSession, RefundAccount
 from portal.providers import RuleContext
 from portal.rules import (
-    Exam, ClosureRule, DeadlineQuery, Msg, Payment, PolicyDecision, PolicyFacts, RuleRefusal, jst,
+    DeadlineQuery, Msg, Payment, PolicyDecision, PolicyFacts, RuleRefusal, jst,
 )
 from portal.rules.parse import now_jst
 from portal.providers import current as providers
@@ -35,54 +33,14 @@ class SeatTaken(RuleRefusal):
 
 
 # --------------------------------------------------------------------------- context
+# The organisation's rules (closures, settings, catalog) and the cached rule context built
+# from them live in portal.rule_context; these names stay here for their many callers.
 
-
-def closure_rows(db: Session, organization_id: int, provider_id: str) -> list[ClosureDay]:
-    """In the order they were added (where two closures cover a day, the first names it)."""
-    return list(db.exec(select(ClosureDay).where(ClosureDay.organization_id == organization_id,
-                                                 ClosureDay.provider == provider_id).order_by(ClosureDay.id)).all())
-
-
-def closure_rule(row: ClosureDay) -> ClosureRule:
-    return ClosureRule(row.start_date, row.end_date, Msg(row.label_ja, row.label_en or row.label_ja), row.yearly)
-
-
-def closure_rules(db: Session, organization_id: int, provider_id: str) -> list[ClosureRule]:
-    return [closure_rule(r) for r in closure_rows(db, organization_id, provider_id)]
-
-
-def settings(db: Session, organization_id: int, provider_id: str) -> dict:
-    rows = db.exec(select(ProviderSettingValue).where(ProviderSettingValue.organization_id == organization_id,
-                                                      ProviderSettingValue.provider == provider_id)).all()
-    return {r.key: r.value for r in rows if not r.key.startswith("_")}  # "_…" keys are the core's own
-
-
-def catalog(db: Session, organization_id: int, provider_id: str, pending: CatalogEntry | None = None) -> list[Exam]:
-    """The organisation's catalog: the plugin's own (hook ``provider_catalog``) or the
-    plugin's catalog data with the organisation's edits and additions applied — and
-    ``pending``, an edit not saved yet, as if it were (the what-if of :mod:`portal.whatif`)."""
-    base = providers().default_context(provider_id)
-    own = providers().catalog(base, organization_id)
-    if own is not None:
-        return list(own)
-    edits = {e.code: e for e in db.exec(select(CatalogEntry).where(
-        CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)
-        .order_by(CatalogEntry.id)).all()}
-    if pending is not None:
-        edits[pending.code] = pending
-    exams = []
-    for exam in providers().info(provider_id).exams:
-        edit = edits.pop(exam.code, None)
-        exams.append(exam if edit is None else replace(
-            exam, name=edit.name, price=edit.price, duration_minutes=edit.duration_minutes or exam.duration_minutes))
-    exams.extend(Exam(e.code, e.name, e.price, e.duration_minutes) for e in edits.values())
-    return exams
-
-
-def org_context(db: Session, organization_id: int, provider_id: str) -> RuleContext:
-    """The provider's rules as this organisation configured them (closures, settings, catalog)."""
-    return providers().context(provider_id, closure_rules(db, organization_id, provider_id),
-                               settings(db, organization_id, provider_id), catalog(db, organization_id, provider_id))
+closure_rows = rule_context.closure_rows
+closure_rules = rule_context.closure_rules
+settings = rule_context.settings
+catalog = rule_context.catalog
+org_context = rule_context.org_context
 
 
 # --------------------------------------------------------------------------- seats

@@ -23,8 +23,8 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from portal import db
-from portal.bookings import catalog, closure_rows, closure_rule, org_context, settings as stored_settings
-from portal.models import CatalogEntry, DeadlineMove
+from portal.models import CatalogEntry, ClosureDay, DeadlineMove
+from portal.rule_context import catalog, closure_rows, closure_rules_of, org_context, settings as stored_settings
 from portal.providers import RuleContext, current as providers
 from portal.recompute import DeadlineChange, Plan, apply_plan, compute_plan
 from portal.rules import ClosureRule, Exam, Msg, RuleRefusal, jst
@@ -49,13 +49,15 @@ class RulesEdit:
 
 
 def edited_context(s: Session, organization_id: int, provider_id: str, edit: RulesEdit) -> RuleContext:
-    """The provider's rules as :func:`portal.bookings.org_context` will read them once
-    ``edit`` is saved (closures in the order they were added, the new one last)."""
-    closures = [closure_rule(r) for r in closure_rows(s, organization_id, provider_id) if r.id not in edit.remove_closures]
-    closures.extend(edit.add_closures)
+    """The provider's rules as :func:`portal.rule_context.build_context` will read them once
+    ``edit`` is saved (the same ordering and reading of the rows, the edit's rows unsaved)."""
+    rows = [r for r in closure_rows(s, organization_id, provider_id) if r.id not in edit.remove_closures]
+    rows.extend(ClosureDay(organization_id=organization_id, provider=provider_id, start_date=rule.start, end_date=rule.end,
+                           yearly=rule.yearly, label_ja=rule.label.ja, label_en=rule.label.en)
+                for rule in edit.add_closures)
     values = {**stored_settings(s, organization_id, provider_id), **edit.settings}
     exams = edit.exams(s) if edit.exams is not None else catalog(s, organization_id, provider_id, edit.catalog_entry)
-    return providers().context(provider_id, closures, values, exams)
+    return providers().context(provider_id, closure_rules_of(rows), values, exams)
 
 
 # --------------------------------------------------------------------------- what a plan means

@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable, Mapping
 
-from flask import current_app
 from sqlmodel import Session, select
 
 from portal import audit
-from portal.bookings import closure_rules, settings as org_settings
+from portal.bookings import org_context
 from portal.providers import RuleContext
-from portal.rules import AttemptFact, BadInput, Exam, Msg, RuleRefusal, jst
+from portal.rules import AttemptFact, BadInput, Msg, RuleRefusal, jst
 
 from plugins.odyssey import contract, csv_import, deadlines, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects
@@ -64,10 +63,9 @@ def subjects(db: Session, org_id: int) -> dict[str, Subject]:
 
 
 def rule_context(db: Session, org_id: int) -> RuleContext:
-    """Odyssey's rules as this organisation has them: closures, settings and its catalog."""
-    exams: Iterable[Exam] = [s.to_exam() for s in subjects(db, org_id).values()]
-    return current_app.extensions["exam_portal.providers"].context(
-        PROVIDER_ID, closure_rules(db, org_id, PROVIDER_ID), org_settings(db, org_id, PROVIDER_ID), exams)
+    """Odyssey's rules as this organisation has them: closures, settings and its catalog
+    (hook ``provider_catalog``), cached per rules version by the core."""
+    return org_context(db, org_id, PROVIDER_ID)
 
 
 def venue(db: Session, org_id: int) -> OdysseyVenue:

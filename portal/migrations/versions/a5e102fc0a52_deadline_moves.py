@@ -1,7 +1,7 @@
 """deadline moves
 
 Revision ID: a5e102fc0a52
-Revises: b928dd913f0a
+Revises: c3a1f0d2e7b4
 Create Date: 2026-11-23 15:37:51.091605
 """
 from alembic import op
@@ -11,7 +11,7 @@ import portal.db
 
 
 revision = 'a5e102fc0a52'
-down_revision = 'b928dd913f0a'
+down_revision = 'c3a1f0d2e7b4'
 branch_labels = None
 depends_on = None
 
