@@ -13,6 +13,7 @@ from datetime import date
 
 import click
 from flask import Flask
+from flask_babel import force_locale
 from sqlmodel import select
 
 from portal.rules import ClosureRule, Msg, jst
@@ -62,8 +63,8 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(f"unknown provider {provider_id!r} (installed: {', '.join(providers.ids())})")
         if not added and not removed:
             raise click.UsageError("give at least one --add or --remove date")
-        with app.test_request_context("/"):  # links in the plan are built with url_for
-            session = db.session()
+        # links in the plan are built with url_for; everything is read in read-only transactions
+        with app.test_request_context("/"), db.read_only() as session:
             orgs = session.exec(select(Organization).order_by(Organization.id)).all()
             if org_ids:
                 unknown = set(org_ids) - {o.id for o in orgs}
@@ -79,14 +80,15 @@ def init_app(app: Flask) -> None:
                 edit = whatif.RulesEdit(add_closures=rules, remove_closures=frozenset(r.id for r in gone))
                 preview = whatif.preview(org.id, provider_id, edit, listed=limit)
                 results.append((org, gone, preview))
-            session.rollback()
-        if fmt == "json":
-            click.echo(json.dumps([_as_json(org, gone, p, lang) for org, gone, p in results], ensure_ascii=False, indent=2))
-        else:
-            for org, gone, p in results:
-                _print_text(org, gone, p, lang)
-            if not results:
-                click.echo("no organisation uses this provider")
+            if fmt == "json":
+                click.echo(json.dumps([_as_json(org, gone, p, lang) for org, gone, p in results], ensure_ascii=False,
+                                      indent=2))
+            else:
+                with force_locale(lang):
+                    for org, gone, p in results:
+                        _print_text(org, gone, p, lang)
+                if not results:
+                    click.echo("no organisation uses this provider")
 
 
 def _as_json(org, gone, p, lang: str) -> dict:
@@ -106,22 +108,23 @@ def _as_json(org, gone, p, lang: str) -> dict:
 
 def _print_text(org, gone, p, lang: str) -> None:
     from portal import whatif
+    from portal.labels import deadline_label, record_label
     en = lang == "en"
     click.echo(f"== {org.name} (organisation {org.id}) — {p.provider}")
     for r in gone:
         click.echo(("  removes closure " if en else "  削除する休業日 ") + f"#{r.id} {r.label_ja} {r.start_date}–{r.end_date}"
                    + (" (yearly)" if en and r.yearly else " (毎年)" if r.yearly else ""))
-    records = ", ".join(f"{n} {k}" for k, n in p.records.items())
+    records = ", ".join(f"{record_label(k)} {n}" for k, n in p.records.items())
     if en:
         click.echo(f"  this would move {p.moved} deadline(s) of {records or 'no records'}; "
                    f"{p.into_past} to today or the past")
     else:
-        click.echo(f"  変わる期限 {p.moved}件({records or '対象なし'})、うち今日または過去 {p.into_past}件")
+        click.echo(f"  変わる期限 {p.moved}件({records or '対象なし'})、うち今日または過去の日付へ {p.into_past}件")
     for g in p.groups:
         flag = (" [TODAY]" if g.today else " [PAST]" if g.past else "")
         click.echo(f"  {g.day.isoformat() if g.day else '—'}{flag}")
         for c in g.changes:
-            click.echo(f"    {c.subject}\t{c.exam or ''}\t{c.kind}\t{whatif.moment(c.old_at)} → {whatif.moment(c.new_at)}"
+            click.echo(f"    {c.subject}\t{c.exam or ''}\t{deadline_label(c.kind)}\t{whatif.moment(c.old_at)} → {whatif.moment(c.new_at)}"
                        f"\t{c.rule}\t{c.explanation.text(lang)}")
     if p.unlisted:
         click.echo(f"  … {p.unlisted} more" if en else f"  …ほか{p.unlisted}件")
