@@ -13,7 +13,7 @@ from typing import Iterable
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from portal import audit, rule_context
+from portal import audit, recompute, rule_context
 from portal.models import Booking, BookingDeadline, ExamSession, RefundAccount
 from portal.providers import RuleContext
 from portal.rules import (
@@ -78,19 +78,15 @@ def store_deadlines(db: Session, ctx: RuleContext, booking: Booking, exam_sessio
 
 
 def recompute_deadlines(db: Session, organization_id: int, provider_id: str) -> int:
-    """Closures, settings or catalog changed: every plugin recomputes what it stores
-    (hook ``provider_recompute``; the core's bookings below through the default plugin)."""
-    return providers().recompute(org_context(db, organization_id, provider_id), organization_id)
+    """Closures, settings or catalog changed: every plugin's stored deadlines follow
+    (plan, then apply: :mod:`portal.recompute`). Returns how many deadlines changed."""
+    return recompute.recompute(db, org_context(db, organization_id, provider_id), organization_id)
 
 
 def recompute_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> int:
-    """Recompute the stored deadlines of the provider's active bookings."""
-    provider_id = ctx.provider.id
-    rows = db.exec(select(Booking, ExamSession).join(ExamSession, ExamSession.id == Booking.session_id).where(
-        Booking.organization_id == organization_id, Booking.provider == provider_id, Booking.status.in_(ACTIVE))).all()
-    for booking, exam_session in rows:
-        store_deadlines(db, ctx, booking, exam_session)
-    return len(rows)
+    """Recompute the stored deadlines of the provider's active bookings (set-based)."""
+    return recompute.apply_booking_deadlines(db, organization_id,
+                                             recompute.plan_booking_deadlines(db, ctx, organization_id))
 
 
 # --------------------------------------------------------------------------- policy

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable, Mapping
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from portal import audit
 from portal.bookings import org_context
+from portal.recompute import DeadlineChange
 from portal.providers import RuleContext
 from portal.rules import AttemptFact, BadInput, Msg, RuleRefusal, jst
 
@@ -437,12 +439,33 @@ def tests_in(db: Session, org_id: int, start, end) -> int:
     return len(rows)
 
 
-def recompute_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> int:
-    """Closure days changed: exam days not yet confirmed get their ODY-DL-1 deadline again
-    (a confirmed or later day keeps the deadline it was applied under)."""
-    days = db.exec(select(OdysseyExamDay).where(OdysseyExamDay.organization_id == org_id,
-                                                OdysseyExamDay.state == states.DRAFT)).all()
-    for day in days:
-        day.application_deadline = deadlines.application_deadline(ctx.calendar, jst(day.exam_start).date()).at
-        db.add(day)
-    return len(days)
+EXAM_DAY = "odyssey_exam_day"  # DeadlineChange.source of the exam days' application deadlines
+
+
+def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[DeadlineChange]:
+    """Exam days not yet confirmed whose ODY-DL-1 deadline the rules in ``ctx`` move (a
+    confirmed or later day keeps the deadline it was applied under). Reads only."""
+    rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start, OdysseyExamDay.application_deadline).where(
+        OdysseyExamDay.organization_id == org_id, OdysseyExamDay.state == states.DRAFT)).all()
+    answers: dict[date, object] = {}
+    changes = []
+    for day_id, exam_start, stored in rows:
+        exam_day = jst(exam_start).date()
+        if exam_day not in answers:
+            answers[exam_day] = deadlines.application_deadline(ctx.calendar, exam_day)
+        new = answers[exam_day]
+        if new.at != stored:
+            changes.append(DeadlineChange(EXAM_DAY, day_id, new.kind, stored, new.at, new.rule, new.explanation))
+    return changes
+
+
+def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
+    """One UPDATE per distinct new deadline."""
+    by_moment: dict[datetime, list[int]] = {}
+    for c in changes:
+        if c.source == EXAM_DAY:
+            by_moment.setdefault(c.new_at, []).append(c.record_id)
+    table = OdysseyExamDay.__table__
+    for at, ids in by_moment.items():
+        db.execute(update(table).where(table.c.id.in_(ids)).values(application_deadline=at))
+    return sum(len(ids) for ids in by_moment.values())

@@ -53,11 +53,17 @@ def provider_attempts(ctx, organization_id: int, candidate_id: int):
 
 
 @hookimpl
-def provider_recompute(ctx, organization_id: int):
+def provider_recompute_plan(ctx, organization_id: int):
     if not ctx.provider.bookings:
-        return 0
-    from portal.bookings import recompute_booking_deadlines
-    return recompute_booking_deadlines(db.session(), ctx, organization_id)
+        return []
+    from portal.recompute import plan_booking_deadlines
+    return plan_booking_deadlines(db.session(), ctx, organization_id)
+
+
+@hookimpl
+def provider_recompute_apply(ctx, organization_id: int, changes):
+    from portal.recompute import apply_booking_deadlines
+    return apply_booking_deadlines(db.session(), organization_id, changes)
 
 
 @hookimpl

@@ -1,0 +1,179 @@
+"""Recomputing stored deadlines when an organisation's rules change, in two steps.
+
+1. **Compute the plan** (:func:`plan`): every stored deadline the given rule context would
+   change — which record, which kind, old → new moment, rule and explanation — as a
+   :class:`RecomputePlan`. It only reads: no write, no lock, so the same code answers a
+   what-if question ("what would this closure day move?") with a context built from
+   rules that are not saved (:func:`plan` takes any ``ctx``).
+2. **Apply the plan** (:func:`apply`): bulk statements, in the caller's transaction.
+
+Each plugin that stores deadlines takes part through two hooks: ``provider_recompute_plan``
+(its changes, each tagged with its ``source``) and ``provider_recompute_apply`` (writes the
+changes whose ``source`` is its own). The core's bookings answer through the default plugin
+with :func:`plan_booking_deadlines` / :func:`apply_booking_deadlines`: a booking's deadlines
+depend only on the provider, its exam and its session's start, so the provider is asked
+once per distinct (exam, session start), however many bookings share it.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Iterator
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlmodel import Session
+
+from portal.models import Booking, BookingDeadline, ExamSession
+from portal.providers import RuleContext, current as providers
+from portal.rules import Deadline, DeadlineQuery, Msg
+
+BOOKING = "booking"  # DeadlineChange.source of the core's booking deadlines
+ACTIVE = ("booked",)  # bookings whose deadlines still matter (portal.bookings.ACTIVE)
+CHUNK = 2000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
+
+
+@dataclass(frozen=True)
+class DeadlineChange:
+    """One stored deadline the new rules move, add (``old_at`` None) or drop (``new_at`` None)."""
+
+    source: str  # what stores it: "booking", or a plugin's own record type
+    record_id: int
+    kind: str
+    old_at: datetime | None
+    new_at: datetime | None
+    rule: str
+    explanation: Msg
+
+    @property
+    def moved(self) -> bool:
+        return self.old_at != self.new_at
+
+
+@dataclass(frozen=True)
+class RecomputePlan:
+    """Every stored deadline of one provider's records that the context would change."""
+
+    organization_id: int
+    provider_id: str
+    changes: tuple[DeadlineChange, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def __iter__(self) -> Iterator[DeadlineChange]:
+        return iter(self.changes)
+
+    @property
+    def moved(self) -> int:
+        """How many deadlines change their moment (not only their wording)."""
+        return sum(1 for c in self.changes if c.moved)
+
+    def of(self, source: str) -> list[DeadlineChange]:
+        return [c for c in self.changes if c.source == source]
+
+
+def plan(db: Session, ctx: RuleContext, organization_id: int) -> RecomputePlan:
+    """Compute, without writing, what ``ctx`` changes in the stored deadlines of every plugin."""
+    return RecomputePlan(organization_id, ctx.provider.id, tuple(providers().recompute_plan(ctx, organization_id)))
+
+
+def apply(db: Session, ctx: RuleContext, recompute_plan: RecomputePlan) -> int:
+    """Write a plan (each plugin its own changes); returns how many stored deadlines changed."""
+    if not recompute_plan.changes:
+        return 0
+    return providers().recompute_apply(ctx, recompute_plan.organization_id, list(recompute_plan.changes))
+
+
+def recompute(db: Session, ctx: RuleContext, organization_id: int) -> int:
+    """Plan and apply in the caller's transaction (closures, settings or catalog changed)."""
+    changed = apply(db, ctx, plan(db, ctx, organization_id))
+    return changed + providers().recompute_legacy(ctx, organization_id)
+
+
+# --------------------------------------------------------------------------- the core's bookings
+
+
+def _same(stored: tuple, answer: Deadline) -> bool:
+    at, rule, ja, en = stored
+    return at == answer.at and rule == answer.rule and ja == answer.explanation.ja and \
+        (en or ja) == (answer.explanation.en or answer.explanation.ja)
+
+
+def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
+    """The stored deadlines of the provider's active bookings that ``ctx`` changes (read only)."""
+    rows = db.execute(
+        select(Booking.id, ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at,
+               BookingDeadline.rule, BookingDeadline.explanation_ja, BookingDeadline.explanation_en)
+        .select_from(Booking)
+        .join(ExamSession, ExamSession.id == Booking.session_id)
+        .outerjoin(BookingDeadline, BookingDeadline.booking_id == Booking.id)
+        .where(Booking.organization_id == organization_id, Booking.provider == ctx.provider.id,
+               Booking.status.in_(ACTIVE))
+    ).all()
+    answers: dict[tuple, dict[str, Deadline]] = {}  # one provider question per (exam, start)
+    stored_kinds: dict[int, tuple[tuple, set[str]]] = {}
+    changes: list[DeadlineChange] = []
+    for booking_id, exam, start, kind, at, rule, ja, en in rows:
+        key = (exam, start)
+        new = answers.get(key)
+        if new is None:
+            new = answers[key] = {d.kind: d for d in providers().deadlines(ctx, DeadlineQuery(exam, start))}
+        kinds = stored_kinds.setdefault(booking_id, (key, set()))[1]
+        if kind is None:
+            continue  # a booking without any stored deadline (yet)
+        kinds.add(kind)
+        answer = new.get(kind)
+        if answer is None:
+            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, None, rule, Msg(ja, en or ja)))
+        elif not _same((at, rule, ja, en), answer):
+            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, answer.at, answer.rule, answer.explanation))
+    for booking_id, (key, kinds) in stored_kinds.items():
+        for kind, answer in answers[key].items():
+            if kind not in kinds:
+                changes.append(DeadlineChange(BOOKING, booking_id, kind, None, answer.at, answer.rule, answer.explanation))
+    return changes
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
+    """Write the core's booking-deadline changes with set-based statements: one UPDATE per
+    distinct new value (bookings sharing exam and start share it), bulk INSERT and DELETE,
+    then the bookings' ``next_deadline_at`` in one statement per chunk of bookings."""
+    updates: dict[tuple, list[int]] = defaultdict(list)
+    drops: dict[str, list[int]] = defaultdict(list)
+    additions: list[dict] = []
+    touched: set[int] = set()
+    count = 0
+    for c in changes:
+        if c.source != BOOKING:
+            continue
+        count += 1
+        touched.add(c.record_id)
+        if c.new_at is None:
+            drops[c.kind].append(c.record_id)
+        elif c.old_at is None:
+            additions.append({"organization_id": organization_id, "booking_id": c.record_id, "kind": c.kind,
+                              "at": c.new_at, "rule": c.rule, "explanation_ja": c.explanation.ja,
+                              "explanation_en": c.explanation.en})
+        else:
+            updates[(c.kind, c.new_at, c.rule, c.explanation.ja, c.explanation.en)].append(c.record_id)
+    table = BookingDeadline.__table__
+    for (kind, at, rule, ja, en), ids in updates.items():
+        for chunk in _chunks(ids):
+            db.execute(update(table).where(table.c.kind == kind, table.c.booking_id.in_(chunk))
+                       .values(at=at, rule=rule, explanation_ja=ja, explanation_en=en))
+    for kind, ids in drops.items():
+        for chunk in _chunks(ids):
+            db.execute(delete(table).where(table.c.kind == kind, table.c.booking_id.in_(chunk)))
+    if additions:
+        db.execute(insert(table), additions)
+    booking = Booking.__table__
+    earliest = select(func.min(table.c.at)).where(table.c.booking_id == booking.c.id).scalar_subquery()
+    for chunk in _chunks(sorted(touched)):
+        db.execute(update(booking).where(booking.c.id.in_(chunk)).values(next_deadline_at=earliest))
+    return count
