@@ -13,7 +13,7 @@ from typing import Iterable
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from portal import audit, rule_context
+from portal import audit, recompute, rule_context
 from portal.models import Booking, BookingDeadline, ExamSession, RefundAccount
 from portal.providers import RuleContext
 from portal.rules import (
@@ -36,7 +36,6 @@ class SeatTaken(RuleRefusal):
 # The organisation's rules (closures, settings, catalog) and the cached rule context built
 # from them live in portal.rule_context; these names stay here for their many callers.
 
-closure_rows = rule_context.closure_rows
 closure_rules = rule_context.closure_rules
 settings = rule_context.settings
 catalog = rule_context.catalog
@@ -79,14 +78,15 @@ def store_deadlines(db: Session, ctx: RuleContext, booking: Booking, exam_sessio
 
 
 def recompute_deadlines(db: Session, organization_id: int, provider_id: str) -> int:
-    """Bring the stored deadlines in line with the stored rules: the recompute plan
-    (:mod:`portal.recompute`, every plugin through its hooks) computed and written at once.
-    Admin edits go through :mod:`portal.whatif` instead, which shows the plan first."""
-    from portal.recompute import apply_plan, compute_plan
-    ctx = org_context(db, organization_id, provider_id)
-    plan = compute_plan(db, ctx, ctx, organization_id)
-    apply_plan(db, ctx, organization_id, plan)
-    return len(plan.changes)
+    """Closures, settings or catalog changed: every plugin's stored deadlines follow
+    (plan, then apply: :mod:`portal.recompute`). Returns how many deadlines changed."""
+    return recompute.recompute(db, org_context(db, organization_id, provider_id), organization_id)
+
+
+def recompute_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> int:
+    """Recompute the stored deadlines of the provider's active bookings (set-based)."""
+    return recompute.apply_booking_deadlines(db, organization_id,
+                                             recompute.plan_booking_deadlines(db, ctx, organization_id))
 
 
 # --------------------------------------------------------------------------- policy

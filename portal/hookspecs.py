@@ -25,7 +25,7 @@ skipped or the fact that decided it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from datetime import datetime
 
     from portal.providers import RuleContext
-    from portal.recompute import DeadlineChange
+    from portal.recompute import DeadlineChange, PlanRecord
     from portal.rules import (
         AttemptRecord, Deadline, DeadlineQuery, DueItem, Exam, PolicyDecision, PolicyFacts, ProviderInfo,
         Quote, QuoteQuery, RetakeDecision, RetakeQuery, SessionItem,
@@ -144,37 +144,43 @@ def provider_catalog(ctx: RuleContext, organization_id: int) -> list[Exam] | Non
 
 
 @hookspec
-def provider_recompute_plan(ctx: RuleContext, before: RuleContext, organization_id: int) -> list[DeadlineChange]:
-    """The organisation's closure days, settings or catalog change: which deadlines of the
-    records this plugin keeps would change, and how (:class:`portal.recompute.DeadlineChange`,
-    one per deadline that moves, appears, disappears or is only re-explained).
-
-    ``ctx`` holds the rules as they will be, ``before`` as they are stored now (for a
-    deadline a plugin computes when it shows it rather than stores, compare the two).
-    **Read only**: this runs for a what-if preview inside a read-only transaction, and for
-    the save; the same answer must come out of both, so never write here. Compute once per
-    distinct input (e.g. per exam start), not once per record. The core's bookings answer
-    through the built-in default plugin.
+def provider_recompute_plan(ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
+    """The deadlines this plugin stores for ``ctx.provider``'s records that the rules in
+    ``ctx`` would change: a list of :class:`portal.recompute.DeadlineChange` (``source`` names
+    your record type, ``record_id`` the record; ``old_at`` None for a deadline the rules now
+    add, ``new_at`` None for one they drop). Compare with what is stored and return only what
+    differs. **Write nothing and take no lock**: the same answer is shown as a what-if preview
+    with a context whose closures or settings are not saved. Ask the provider once per
+    distinct question, not once per record.
     """
 
 
 @hookspec
-def provider_apply_plan(ctx: RuleContext, organization_id: int, changes: Sequence[DeadlineChange]) -> int:
-    """Write the changes of a plan computed by ``provider_recompute_plan`` — only those
-    whose ``store`` is one of yours — inside the save's transaction, with set-based
-    statements guarded on the old values (raise :class:`portal.guard.Conflict` through
-    :func:`portal.guard.guarded` when a row no longer holds its planned old value).
-    Return how many rows were written.
+def provider_recompute_apply(ctx: RuleContext, organization_id: int, changes: list[DeadlineChange]) -> int:
+    """Write the planned ``changes`` whose ``source`` is one of yours (ignore the others),
+    with set-based statements (one per distinct new value or a bulk update, never one query
+    per record). Runs inside the transaction that changed the rules, right after the plan;
+    return how many stored deadlines were written.
+    """
+
+
+@hookspec
+def provider_recompute_records(ctx: RuleContext, organization_id: int, changes: list[DeadlineChange]) -> list[PlanRecord]:
+    """Describe the records of the planned ``changes`` whose ``source`` is one of yours, for
+    people: a :class:`portal.recompute.PlanRecord` each (what kind of record, who or what —
+    the candidate, the exam day —, the exam, a link, and the DueItem uid of its deadlines).
+    The what-if preview lists moved deadlines with them and the reminder digests match the
+    moves to their items by the uid. Read only; one query for all the ids, not one per record.
     """
 
 
 @hookspec
 def provider_recompute(ctx: RuleContext, organization_id: int) -> int:
-    """Older one-step form of ``provider_recompute_plan`` + ``provider_apply_plan``:
-    recompute and write the deadlines this plugin stores (``ctx`` holds the new rules),
-    inside the save's transaction; return how many records were updated. Still called
-    after the plan is applied, but what it changes cannot be previewed: implement the
-    plan hooks instead.
+    """One-step alternative to the two hooks above for a plugin that cannot plan (its
+    changes then do not appear in previews): recompute the deadlines this provider's
+    records store because the organisation's closure days, settings or catalog changed
+    (``ctx`` already holds the new ones). Runs inside the transaction that made the change;
+    return how many records were updated.
     """
 
 

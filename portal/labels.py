@@ -25,12 +25,6 @@ STATUSES = {
     "expired": _l("期限切れ(自動キャンセル)"),
 }
 OUTCOMES = {"passed": _l("合格"), "failed": _l("不合格"), "absent": _l("欠席")}
-#: What a stored deadline belongs to (the records a what-if counts).
-RECORDS = {
-    "booking": _l("予約"),
-    "exam_day": _l("試験日"),
-    "group_session": _l("団体受験の回"),
-}
 ROLES = {"admin": _l("管理者"), "staff": _l("担当者")}
 REQUIREMENTS = {
     "card_reauthorization": _l("カード再与信が必要"),
@@ -49,4 +43,3 @@ status_label = _lookup(STATUSES)
 requirement_label = _lookup(REQUIREMENTS)
 outcome_label = _lookup(OUTCOMES)
 role_label = _lookup(ROLES)
-record_label = _lookup(RECORDS)

@@ -171,15 +171,26 @@ class Providers:
     def catalog(self, ctx: RuleContext, organization_id: int) -> list[Exam] | None:
         return self._caller(ctx.provider.id, "provider_catalog")(ctx=ctx, organization_id=organization_id)
 
-    def recompute(self, ctx: RuleContext, organization_id: int) -> int:
+    def recompute_plan(self, ctx: RuleContext, organization_id: int) -> list:
+        """Every plugin's stored deadlines that ``ctx`` would change (portal.recompute)."""
+        return self._collect(ctx, "provider_recompute_plan", organization_id=organization_id)
+
+    def recompute_apply(self, ctx: RuleContext, organization_id: int, changes: list) -> int:
+        return sum(self._caller(ctx.provider.id, "provider_recompute_apply")(
+            ctx=ctx, organization_id=organization_id, changes=changes))
+
+    def recompute_records(self, ctx: RuleContext, organization_id: int, changes: list) -> list:
+        """The plan's records described by the plugins that store them (portal.recompute)."""
+        return self._collect(ctx, "provider_recompute_records", organization_id=organization_id, changes=changes)
+
+    def recompute_legacy(self, ctx: RuleContext, organization_id: int) -> int:
+        """Plugins that recompute in one step (hook ``provider_recompute``, no plan to preview)."""
         return sum(self._caller(ctx.provider.id, "provider_recompute")(ctx=ctx, organization_id=organization_id))
 
-    def recompute_plan(self, ctx: RuleContext, before: RuleContext, organization_id: int) -> list:
-        return self._collect(ctx, "provider_recompute_plan", before=before, organization_id=organization_id)
-
-    def apply_plan(self, ctx: RuleContext, organization_id: int, changes) -> int:
-        return sum(n or 0 for n in self._caller(ctx.provider.id, "provider_apply_plan")(
-            ctx=ctx, organization_id=organization_id, changes=tuple(changes)))
+    def recompute(self, ctx: RuleContext, organization_id: int) -> int:
+        """Plan and apply (portal.recompute.recompute), inside the caller's transaction."""
+        from portal import db, recompute
+        return recompute.recompute(db.session(), ctx, organization_id)
 
     def demo_data(self, ctx: RuleContext, organization_id: int, user_id: int) -> None:
         self._caller(ctx.provider.id, "provider_demo_data")(ctx=ctx, organization_id=organization_id, user_id=user_id)

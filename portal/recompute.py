@@ -1,93 +1,237 @@
-"""Recomputing stored deadlines after a change of an organisation's rules, in two steps:
+"""Recomputing stored deadlines when an organisation's rules change, in two steps.
 
-1. :func:`compute_plan` asks every plugin taking part in the provider's questions (hook
-   ``provider_recompute_plan``) which of the deadlines it keeps would change under the
-   new rules, and how. It only reads: a what-if preview runs it in a read-only
-   transaction (:mod:`portal.whatif`).
-2. :func:`apply_plan` hands the plan back to the plugins (hook ``provider_apply_plan``),
-   each writing the changes of its own stores with set-based statements guarded on the
-   old values (a row that changed since the plan was computed is a :class:`~portal.guard.Conflict`).
+1. **Compute the plan** (:func:`plan`): every stored deadline the given rule context would
+   change — which record, which kind, old → new moment, rule and explanation — as a
+   :class:`RecomputePlan`. It only reads: no write, no lock, so the same code answers a
+   what-if question ("what would this closure day move?") with a context built from
+   rules that are not saved (:func:`plan` takes any ``ctx``).
+2. **Apply the plan** (:func:`apply`): bulk statements, in the caller's transaction.
 
-A save runs both in its transaction; a preview runs the first and shows the result. There
-is no other recompute: the plan a preview shows is the plan a save writes.
+Each plugin that stores deadlines takes part through two hooks: ``provider_recompute_plan``
+(its changes, each tagged with its ``source``) and ``provider_recompute_apply`` (writes the
+changes whose ``source`` is its own). The core's bookings answer through the default plugin
+with :func:`plan_booking_deadlines` / :func:`apply_booking_deadlines`: a booking's deadlines
+depend only on the provider, its exam and its session's start, so the provider is asked
+once per distinct (exam, session start), however many bookings share it.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Iterator
 
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
+from portal.models import Booking, BookingDeadline, ExamSession
 from portal.providers import RuleContext, current as providers
-from portal.rules import Msg, jst
+from portal.rules import Deadline, DeadlineQuery, Msg
+
+BOOKING = "booking"  # DeadlineChange.source of the core's booking deadlines
+ACTIVE = ("booked",)  # bookings whose deadlines still matter (portal.bookings.ACTIVE)
+CHUNK = 2000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
 
 
 @dataclass(frozen=True)
 class DeadlineChange:
-    """One deadline of a stored record that the new rules change: moved (``old_at`` ≠
-    ``new_at``), new (``old_at`` None), no longer applying (``new_at`` None) or only
-    re-explained (same moment, other rule / explanation)."""
+    """One stored deadline the new rules move, add (``old_at`` None) or drop (``new_at`` None)."""
 
-    provider: str
-    #: which plugin store writes it back (the implementation of ``provider_apply_plan``
-    #: that owns it), e.g. ``"booking_deadline"``; ``None`` for a deadline a plugin
-    #: computes when shown rather than stores (nothing to write; it still moves).
-    store: str | None
-    record: str  # what it belongs to: "booking", "exam_day", "group_session" …
+    source: str  # what stores it: "booking", or a plugin's own record type
     record_id: int
     kind: str
     old_at: datetime | None
     new_at: datetime | None
     rule: str
     explanation: Msg
-    subject: str  # who / what: "山田 太郎", "2027-05-10 10:00 試験日"
-    exam: str | None
-    url: str | None
-    uid: str  # the DueItem uid of this deadline (dashboard, ICS, digests)
-    row_id: int | None = None  # the stored row, when the store needs it to write back
 
     @property
-    def moves(self) -> bool:
+    def moved(self) -> bool:
         return self.old_at != self.new_at
-
-    def identity(self) -> tuple:
-        """What the change writes (fingerprinted; display fields left out)."""
-        iso = lambda at: jst(at).isoformat() if at else None  # noqa: E731
-        return (self.provider, self.store, self.record, self.record_id, self.kind, self.row_id, iso(self.old_at),
-                iso(self.new_at), self.rule, self.explanation.ja, self.explanation.en)
-
-    def sort_key(self) -> tuple:
-        return (self.provider, self.store or "", self.record, self.record_id, self.kind)
-
-    def display_key(self) -> tuple:
-        return (self.new_at is None, jst(self.new_at) if self.new_at else datetime.max, self.subject, self.record_id,
-                self.kind)
 
 
 @dataclass(frozen=True)
-class Plan:
-    provider: str
-    changes: tuple[DeadlineChange, ...] = field(default_factory=tuple)
+class RecomputePlan:
+    """Every stored deadline of one provider's records that the context would change."""
+
+    organization_id: int
+    provider_id: str
+    changes: tuple[DeadlineChange, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def __iter__(self) -> Iterator[DeadlineChange]:
+        return iter(self.changes)
 
     @property
-    def moves(self) -> list[DeadlineChange]:
-        return [c for c in self.changes if c.moves]
+    def moved(self) -> int:
+        """How many deadlines change their moment (not only their wording)."""
+        return sum(1 for c in self.changes if c.moved)
+
+    def of(self, source: str) -> list[DeadlineChange]:
+        return [c for c in self.changes if c.source == source]
 
 
-def compute_plan(db: Session, ctx: RuleContext, before: RuleContext, organization_id: int) -> Plan:
-    """What recomputing under ``ctx`` would change, the stored rules being ``before``.
-    Reads only (``db`` is the session the plugins read through, :func:`portal.db.session`)."""
-    changes = providers().recompute_plan(ctx, before, organization_id)
-    return Plan(ctx.provider.id, tuple(sorted(changes, key=DeadlineChange.sort_key)))
+@dataclass(frozen=True)
+class PlanRecord:
+    """A record of a plan's changes as people know it (what-if previews, reminder digests):
+    answered by the plugin that stores it (hook ``provider_recompute_records``)."""
+
+    source: str
+    record_id: int
+    what: Msg  # the kind of record: 予約, 試験日, 団体受験の回 …
+    subject: str  # who / what: "山田 太郎", "2027-05-10 10:00 試験日"
+    exam: str | None
+    url: str | None
+    #: the DueItem uid of the record's deadline of a kind: ``uid_format.format(kind=kind)``
+    uid_format: str
+
+    def uid(self, kind: str) -> str:
+        return self.uid_format.format(kind=kind)
 
 
-def apply_plan(db: Session, ctx: RuleContext, organization_id: int, plan: Plan) -> int:
-    """Write ``plan`` (inside the caller's transaction); returns how many rows were written.
-    Plugins still implementing the older one-step ``provider_recompute`` run after it."""
-    written = providers().apply_plan(ctx, organization_id, plan.changes)
-    return written + providers().recompute(ctx, organization_id)
+def records(ctx: RuleContext, organization_id: int, changes: Iterable[DeadlineChange]) -> dict[tuple[str, int], PlanRecord]:
+    """The records of ``changes`` described by their plugins, by (source, record id). Reads
+    only; ask for the changes you show (a page of a preview), not for a whole large plan."""
+    changes = list(changes)
+    if not changes:
+        return {}
+    return {(r.source, r.record_id): r for r in providers().recompute_records(ctx, organization_id, changes)}
 
 
-def by_store(changes: Iterable[DeadlineChange], store: str) -> list[DeadlineChange]:
-    return [c for c in changes if c.store == store]
+def plan(db: Session, ctx: RuleContext, organization_id: int) -> RecomputePlan:
+    """Compute, without writing, what ``ctx`` changes in the stored deadlines of every plugin."""
+    return RecomputePlan(organization_id, ctx.provider.id, tuple(providers().recompute_plan(ctx, organization_id)))
+
+
+def apply(db: Session, ctx: RuleContext, recompute_plan: RecomputePlan) -> int:
+    """Write a plan (each plugin its own changes); returns how many stored deadlines changed."""
+    if not recompute_plan.changes:
+        return 0
+    return providers().recompute_apply(ctx, recompute_plan.organization_id, list(recompute_plan.changes))
+
+
+def recompute(db: Session, ctx: RuleContext, organization_id: int) -> int:
+    """Plan and apply in the caller's transaction (closures, settings or catalog changed)."""
+    changed = apply(db, ctx, plan(db, ctx, organization_id))
+    return changed + providers().recompute_legacy(ctx, organization_id)
+
+
+# --------------------------------------------------------------------------- the core's bookings
+
+
+def _same(stored: tuple, answer: Deadline) -> bool:
+    at, rule, ja, en = stored
+    return at == answer.at and rule == answer.rule and ja == answer.explanation.ja and \
+        (en or ja) == (answer.explanation.en or answer.explanation.ja)
+
+
+def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
+    """The stored deadlines of the provider's active bookings that ``ctx`` changes (read only)."""
+    rows = db.execute(
+        select(Booking.id, ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at,
+               BookingDeadline.rule, BookingDeadline.explanation_ja, BookingDeadline.explanation_en)
+        .select_from(Booking)
+        .join(ExamSession, ExamSession.id == Booking.session_id)
+        .outerjoin(BookingDeadline, BookingDeadline.booking_id == Booking.id)
+        .where(Booking.organization_id == organization_id, Booking.provider == ctx.provider.id,
+               Booking.status.in_(ACTIVE))
+    ).all()
+    answers: dict[tuple, dict[str, Deadline]] = {}  # one provider question per (exam, start)
+    stored_kinds: dict[int, tuple[tuple, set[str]]] = {}
+    changes: list[DeadlineChange] = []
+    for booking_id, exam, start, kind, at, rule, ja, en in rows:
+        key = (exam, start)
+        new = answers.get(key)
+        if new is None:
+            new = answers[key] = {d.kind: d for d in providers().deadlines(ctx, DeadlineQuery(exam, start))}
+        kinds = stored_kinds.setdefault(booking_id, (key, set()))[1]
+        if kind is None:
+            continue  # a booking without any stored deadline (yet)
+        kinds.add(kind)
+        answer = new.get(kind)
+        if answer is None:
+            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, None, rule, Msg(ja, en or ja)))
+        elif not _same((at, rule, ja, en), answer):
+            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, answer.at, answer.rule, answer.explanation))
+    for booking_id, (key, kinds) in stored_kinds.items():
+        for kind, answer in answers[key].items():
+            if kind not in kinds:
+                changes.append(DeadlineChange(BOOKING, booking_id, kind, None, answer.at, answer.rule, answer.explanation))
+    return changes
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+CHANGED_MEANWHILE = Msg("期限の再計算中に予約が変更されたため、保存していません。もう一度お試しください。",
+                        "A booking changed while its deadlines were being recomputed, so nothing was saved. Try again.")
+
+
+def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
+    """Write the core's booking-deadline changes with set-based statements: one UPDATE per
+    distinct (old value, new value) (bookings sharing exam and start share both), bulk INSERT
+    and DELETE, then the bookings' ``next_deadline_at`` in one statement per chunk of bookings.
+    Every UPDATE / DELETE is guarded on the planned old moment: a deadline that changed since
+    the plan was computed (another request moved the booking) refuses the whole recompute
+    (:class:`portal.guard.Conflict`, the caller's transaction rolls back)."""
+    from portal import guard
+    updates: dict[tuple, list[int]] = defaultdict(list)
+    drops: dict[tuple, list[int]] = defaultdict(list)
+    additions: list[dict] = []
+    touched: set[int] = set()
+    count = 0
+    for c in changes:
+        if c.source != BOOKING:
+            continue
+        count += 1
+        touched.add(c.record_id)
+        if c.new_at is None:
+            drops[(c.kind, c.old_at)].append(c.record_id)
+        elif c.old_at is None:
+            additions.append({"organization_id": organization_id, "booking_id": c.record_id, "kind": c.kind,
+                              "at": c.new_at, "rule": c.rule, "explanation_ja": c.explanation.ja,
+                              "explanation_en": c.explanation.en})
+        else:
+            updates[(c.kind, c.old_at, c.new_at, c.rule, c.explanation.ja, c.explanation.en)].append(c.record_id)
+    table = BookingDeadline.__table__
+    conflict = guard.Conflict("deadlines_changed", CHANGED_MEANWHILE)
+    for (kind, old_at, at, rule, ja, en), ids in updates.items():
+        for chunk in _chunks(ids):
+            guarded = update(table).where(table.c.kind == kind, table.c.at == old_at, table.c.booking_id.in_(chunk))
+            guard.guarded(db, guarded.values(at=at, rule=rule, explanation_ja=ja, explanation_en=en), conflict,
+                          expected=len(chunk))
+    for (kind, old_at), ids in drops.items():
+        for chunk in _chunks(ids):
+            guard.guarded(db, delete(table).where(table.c.kind == kind, table.c.at == old_at,
+                                                  table.c.booking_id.in_(chunk)), conflict, expected=len(chunk))
+    if additions:
+        db.execute(insert(table), additions)
+    booking = Booking.__table__
+    earliest = select(func.min(table.c.at)).where(table.c.booking_id == booking.c.id).scalar_subquery()
+    for chunk in _chunks(sorted(touched)):
+        db.execute(update(booking).where(booking.c.id.in_(chunk)).values(next_deadline_at=earliest))
+    return count
+
+
+def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
+                      changes: Iterable[DeadlineChange]) -> list[PlanRecord]:
+    """The core's bookings among ``changes``: candidate, exam and the booking's page."""
+    from flask import has_request_context, url_for
+    from portal.models import Candidate
+    ids = sorted({c.record_id for c in changes if c.source == BOOKING})
+    endpoint = ctx.provider.booking_endpoint or "bookings.detail"
+    described = []
+    for chunk in _chunks(ids):
+        rows = db.execute(select(Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
+                          .join(Candidate, Candidate.id == Booking.candidate_id)
+                          .where(Booking.organization_id == organization_id, Booking.id.in_(chunk))).all()
+        for booking_id, exam, family, given in rows:
+            described.append(PlanRecord(
+                BOOKING, booking_id, Msg("予約", "booking"), f"{family} {given}", exam,
+                url_for(endpoint, booking_id=booking_id) if has_request_context() else None,
+                f"{ctx.provider.id}-{{kind}}-booking-{booking_id}"))
+    return described

@@ -1,17 +1,16 @@
 """What-if of an edit of an organisation's rules (closure days, settings, catalog): which
 stored deadlines it would move, before it is saved.
 
-One code path: the recompute plan (:mod:`portal.recompute`) is computed from the rules as
-they would be, then either shown (:func:`preview`, in a read-only transaction: nothing is
-written, no write lock is taken) or written (:func:`recompute`, in the save's transaction,
-after the edit). A save carries the fingerprint of the plan the admin saw; if the plan it
+One code path: the recompute plan (:func:`portal.recompute.plan`) is computed from the
+rules as they would be, then either shown (:func:`preview`, in a read-only transaction:
+nothing is written, no write lock is taken) or written (:func:`recomputing`, in the save's
+transaction, after the edit). A save carries the fingerprint of the plan the admin saw; if the plan it
 computes is not that one (the data changed meanwhile, or the form changed after the last
 preview), nothing is saved and the admin sees the new plan instead (:class:`PlanChanged`).
 """
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,8 +25,9 @@ from portal import db
 from portal.models import CatalogEntry, ClosureDay, DeadlineMove
 from portal.rule_context import catalog, closure_rows, closure_rules_of, org_context, settings as stored_settings
 from portal.providers import RuleContext, current as providers
-from portal.recompute import DeadlineChange, Plan, apply_plan, compute_plan
-from portal.rules import ClosureRule, Exam, Msg, RuleRefusal, jst
+from portal import recompute
+from portal.recompute import DeadlineChange, PlanRecord, RecomputePlan
+from portal.rules import JST, ClosureRule, Exam, Msg, RuleRefusal, jst
 from portal.rules.parse import now_jst
 
 #: How many moved deadlines a preview lists (the counts always cover all of them).
@@ -63,20 +63,51 @@ def edited_context(s: Session, organization_id: int, provider_id: str, edit: Rul
 # --------------------------------------------------------------------------- what a plan means
 
 
-def fingerprint(plan: Plan) -> str:
-    """A short hash of everything the plan would write: the save compares it with the
-    one the admin saw."""
-    digest = hashlib.sha256()
-    for change in sorted(plan.changes, key=DeadlineChange.sort_key):
-        digest.update(repr(change.identity()).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()[:32]
+def _iso(at: datetime | None) -> str | None:
+    return jst(at).isoformat() if at else None
+
+
+def fingerprint(plan: RecomputePlan) -> str:
+    """A short hash of everything the plan would write (order-free): the save compares it
+    with the one the admin saw."""
+    lines = sorted(repr((c.source, c.record_id, c.kind, _iso(c.old_at), _iso(c.new_at), c.rule, c.explanation.ja,
+                         c.explanation.en)) for c in plan.changes)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Move:
+    """A moved deadline as a preview lists it: the change and its record as people know it."""
+
+    change: DeadlineChange
+    record: PlanRecord | None  # None: the plugin did not describe it
+
+    @property
+    def subject(self) -> str:
+        return self.record.subject if self.record else f"{self.change.source} #{self.change.record_id}"
+
+    @property
+    def what(self) -> Msg:
+        return self.record.what if self.record else Msg(self.change.source, self.change.source)
+
+    @property
+    def exam(self) -> str | None:
+        return self.record.exam if self.record else None
+
+    @property
+    def url(self) -> str | None:
+        return self.record.url if self.record else None
+
+    @property
+    def uid(self) -> str:
+        c = self.change
+        return self.record.uid(c.kind) if self.record else f"{c.source}-{c.kind}-{c.record_id}"
 
 
 @dataclass(frozen=True)
 class DayGroup:
     day: date | None  # the new date (None: the deadline no longer applies)
-    changes: tuple[DeadlineChange, ...]
+    moves: tuple[Move, ...]
     past: bool  # the new date is today or already past
     today: bool
 
@@ -89,34 +120,42 @@ class Preview:
     fingerprint: str
     moved: int  # deadlines whose moment changes
     updated: int  # stored deadlines rewritten (moved, or only the rule / explanation changed)
-    records: Mapping[str, int]  # moved records per kind: {"booking": 3, "exam_day": 1}
+    records: tuple[tuple[str, Msg, int], ...]  # moved records per source: (source, what, how many)
     into_past: int  # moved to today or to a day already past
-    groups: tuple[DayGroup, ...]  # the first LISTED moves, by new date
+    groups: tuple[DayGroup, ...]  # the first ``listed`` moves, by new date
     unlisted: int
-
-    @property
-    def changes_anything(self) -> bool:
-        return self.updated > 0
 
 
 def moved_into_past(change: DeadlineChange, today: date) -> bool:
     return change.new_at is not None and jst(change.new_at).date() <= today
 
 
-def summarise(provider_id: str, plan: Plan, today: date | None = None, listed: int = LISTED) -> Preview:
+def _display_key(change: DeadlineChange) -> tuple:
+    return (change.new_at is None, jst(change.new_at) if change.new_at else datetime.max.replace(tzinfo=JST),
+            change.source, change.record_id, change.kind)
+
+
+def summarise(ctx: RuleContext, plan: RecomputePlan, today: date | None = None, listed: int = LISTED) -> Preview:
+    """Counts over the whole plan; the records described (hook ``provider_recompute_records``)
+    only for the listed moves and one of each kind of record, however large the plan."""
     today = today or now_jst().date()
-    moves = sorted((c for c in plan.changes if c.moves), key=DeadlineChange.display_key)
-    records = Counter()
-    for record, record_id in {(c.record, c.record_id) for c in moves}:
-        records[record] += 1
+    moves = sorted((c for c in plan.changes if c.moved), key=_display_key)
     shown = moves[:listed]
+    per_source: dict[str, set[int]] = {}
+    first_of_source: dict[str, DeadlineChange] = {}
+    for c in moves:
+        per_source.setdefault(c.source, set()).add(c.record_id)
+        first_of_source.setdefault(c.source, c)
+    described = recompute.records(ctx, plan.organization_id, [*shown, *first_of_source.values()])
+    what = {source: Move(c, described.get((c.source, c.record_id))).what for source, c in first_of_source.items()}
     groups = []
     for day, changes in groupby(shown, key=lambda c: jst(c.new_at).date() if c.new_at else None):
-        changes = tuple(changes)
-        groups.append(DayGroup(day, changes, past=day is not None and day <= today, today=day == today))
-    return Preview(provider=provider_id, fingerprint=fingerprint(plan), moved=len(moves), updated=len(plan.changes),
-                   records=dict(records), into_past=sum(1 for c in moves if moved_into_past(c, today)),
-                   groups=tuple(groups), unlisted=len(moves) - len(shown))
+        rows = tuple(Move(c, described.get((c.source, c.record_id))) for c in changes)
+        groups.append(DayGroup(day, rows, past=day is not None and day <= today, today=day == today))
+    return Preview(provider=ctx.provider.id, fingerprint=fingerprint(plan), moved=len(moves), updated=len(plan.changes),
+                   records=tuple((source, what[source], len(ids)) for source, ids in per_source.items()),
+                   into_past=sum(1 for c in moves if moved_into_past(c, today)), groups=tuple(groups),
+                   unlisted=len(moves) - len(shown))
 
 
 # --------------------------------------------------------------------------- show or write
@@ -127,9 +166,8 @@ def preview(organization_id: int, provider_id: str, edit: RulesEdit, today: date
     """What saving ``edit`` would do, computed in a read-only transaction that is rolled
     back: nothing is written and no write lock is taken, even by a plugin's hook."""
     with db.read_only() as s:
-        before = org_context(s, organization_id, provider_id)
         ctx = edited_context(s, organization_id, provider_id, edit)
-        return summarise(provider_id, compute_plan(s, ctx, before, organization_id), today, listed)
+        return summarise(ctx, recompute.plan(s, ctx, organization_id), today, listed)
 
 
 class PlanChanged(RuleRefusal):
@@ -166,31 +204,35 @@ class Recomputed:
 
 @contextmanager
 def recomputing(s: Session, organization_id: int, provider_id: str, shown: str | None = None) -> Iterator[Recomputed]:
-    """Around the write of an edit, inside the save's transaction: the rules before are
-    read first; when the block ends, the plan is computed from the stored (edited) rules
-    and written, and the moved deadlines are kept for the reminder digests
-    (:class:`portal.models.DeadlineMove`).
+    """Around the write of an edit, inside the save's transaction: when the block ends, the
+    plan is computed from the stored (edited) rules — the same :func:`portal.recompute.plan`
+    a preview shows — and written, and the moved deadlines are kept for the reminder
+    digests (:class:`portal.models.DeadlineMove`).
 
     ``shown`` is the fingerprint of the plan the admin previewed (``None``: the request
     asked for no preview, e.g. a script): if the plan differs, :class:`PlanChanged` is
     raised so that the caller's transaction rolls the edit back."""
-    before = org_context(s, organization_id, provider_id)
     done = Recomputed()
     yield done
     s.flush()
     ctx = org_context(s, organization_id, provider_id)
-    plan = compute_plan(s, ctx, before, organization_id)
+    plan = recompute.plan(s, ctx, organization_id)
     if shown is not None and shown != fingerprint(plan):
-        raise PlanChanged(summarise(provider_id, plan), first_look=shown == "")
-    apply_plan(s, ctx, organization_id, plan)
-    moves = plan.moves
+        raise PlanChanged(summarise(ctx, plan), first_look=shown == "")
+    recompute.apply(s, ctx, plan)
+    providers().recompute_legacy(ctx, organization_id)  # plugins without a plan (not previewed)
+    moves = [c for c in plan.changes if c.moved]
     if moves:
+        described = recompute.records(ctx, organization_id, moves)
+        now = now_jst()
         s.execute(insert(DeadlineMove.__table__), [
-            {"organization_id": organization_id, "provider": c.provider, "uid": c.uid, "record": c.record,
-             "record_id": c.record_id, "kind": c.kind, "old_at": c.old_at, "new_at": c.new_at, "rule": c.rule,
-             "moved_at": now_jst()} for c in moves])
-    summary = summarise(provider_id, plan, listed=0)
-    done.moved, done.updated, done.records = summary.moved, summary.updated, dict(summary.records)
+            {"organization_id": organization_id, "provider": provider_id, "uid": Move(c, described.get((c.source, c.record_id))).uid,
+             "record": c.source, "record_id": c.record_id, "kind": c.kind, "old_at": c.old_at, "new_at": c.new_at,
+             "rule": c.rule, "moved_at": now} for c in moves])
+    done.moved, done.updated = len(moves), len(plan.changes)
+    done.records = {}
+    for source, record_id in {(c.source, c.record_id) for c in moves}:
+        done.records[source] = done.records.get(source, 0) + 1
 
 
 def saved_notice(done: Recomputed) -> Msg:
@@ -206,9 +248,9 @@ def form_fingerprint(form: Mapping[str, str]) -> str | None:
     return form.get("plan") if "plan" in form else None
 
 
-def changes_of(groups) -> list[DeadlineChange]:
-    """The changes a preview lists, in its order."""
-    return [c for g in groups for c in g.changes]
+def moves_of(preview: Preview) -> list[Move]:
+    """The moves a preview lists, in its order."""
+    return [m for g in preview.groups for m in g.moves]
 
 
 def partial(preview: Preview | None = None, errors: Mapping[str, Msg] | None = None, notice: Msg | None = None):

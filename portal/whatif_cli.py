@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
     def preview_command(provider_id, added, removed, label, org_ids, lang, fmt, limit):
         """What adding / removing closure days would move (nothing is written)."""
         from portal import db, whatif
-        from portal.bookings import closure_rows
+        from portal.rule_context import closure_rows
         from portal.models import Organization
         from portal.orgs import enabled_provider_ids
         providers = app.extensions["exam_portal.providers"]
@@ -96,25 +96,29 @@ def _as_json(org, gone, p, lang: str) -> dict:
         "organization": {"id": org.id, "name": org.name}, "provider": p.provider, "plan": p.fingerprint,
         "removed_closures": [{"id": r.id, "start": r.start_date.isoformat(), "end": r.end_date.isoformat(),
                               "yearly": r.yearly, "label": r.label_ja} for r in gone],
-        "deadlines_moved": p.moved, "deadlines_updated": p.updated, "records": dict(p.records),
+        "deadlines_moved": p.moved, "deadlines_updated": p.updated,
+        "records": {source: count for source, _what, count in p.records},
         "into_past_or_today": p.into_past, "unlisted": p.unlisted,
-        "moves": [{"record": c.record, "record_id": c.record_id, "uid": c.uid, "subject": c.subject, "exam": c.exam,
-                   "kind": c.kind, "old": jst(c.old_at).isoformat() if c.old_at else None,
-                   "new": jst(c.new_at).isoformat() if c.new_at else None, "rule": c.rule,
-                   "explanation": c.explanation.text(lang), "into_past_or_today": g.past}
-                  for g in p.groups for c in g.changes],
+        "moves": [{"record": m.change.source, "record_id": m.change.record_id, "uid": m.uid, "subject": m.subject,
+                   "exam": m.exam, "kind": m.change.kind, "old": _iso(m.change.old_at), "new": _iso(m.change.new_at),
+                   "rule": m.change.rule, "explanation": m.change.explanation.text(lang), "into_past_or_today": g.past}
+                  for g in p.groups for m in g.moves],
     }
+
+
+def _iso(at) -> str | None:
+    return jst(at).isoformat() if at else None
 
 
 def _print_text(org, gone, p, lang: str) -> None:
     from portal import whatif
-    from portal.labels import deadline_label, record_label
+    from portal.labels import deadline_label
     en = lang == "en"
     click.echo(f"== {org.name} (organisation {org.id}) — {p.provider}")
     for r in gone:
         click.echo(("  removes closure " if en else "  削除する休業日 ") + f"#{r.id} {r.label_ja} {r.start_date}–{r.end_date}"
                    + (" (yearly)" if en and r.yearly else " (毎年)" if r.yearly else ""))
-    records = ", ".join(f"{record_label(k)} {n}" for k, n in p.records.items())
+    records = ", ".join(f"{what.text(lang)} {n}" for _source, what, n in p.records)
     if en:
         click.echo(f"  this would move {p.moved} deadline(s) of {records or 'no records'}; "
                    f"{p.into_past} to today or the past")
@@ -123,9 +127,10 @@ def _print_text(org, gone, p, lang: str) -> None:
     for g in p.groups:
         flag = (" [TODAY]" if g.today else " [PAST]" if g.past else "")
         click.echo(f"  {g.day.isoformat() if g.day else '—'}{flag}")
-        for c in g.changes:
-            click.echo(f"    {c.subject}\t{c.exam or ''}\t{deadline_label(c.kind)}\t{whatif.moment(c.old_at)} → {whatif.moment(c.new_at)}"
-                       f"\t{c.rule}\t{c.explanation.text(lang)}")
+        for m in g.moves:
+            c = m.change
+            click.echo(f"    {m.subject}\t{m.exam or ''}\t{deadline_label(c.kind)}\t{whatif.moment(c.old_at)} → "
+                       f"{whatif.moment(c.new_at)}\t{c.rule}\t{c.explanation.text(lang)}")
     if p.unlisted:
         click.echo(f"  … {p.unlisted} more" if en else f"  …ほか{p.unlisted}件")
     click.echo(f"  plan {p.fingerprint}")

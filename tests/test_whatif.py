@@ -14,7 +14,7 @@ from helpers import make_booking, make_candidate, make_session
 from portal import db, whatif
 from portal.models import AuditEvent, Booking, BookingDeadline, ClosureDay, DeadlineMove
 from portal.plugins import hookimpl
-from portal.recompute import DeadlineChange, Plan
+from portal.recompute import DeadlineChange, PlanRecord
 from portal.rules import JST, ClosureRule, Exam, Msg, ProviderInfo, end_of_day
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=JST)  # Tuesday
@@ -73,22 +73,24 @@ def test_preview_lists_the_moves_by_new_date_and_flags_a_move_into_the_past(froz
         assert db.session().exec(select(ClosureDay).where(ClosureDay.start_date == date(2026, 11, 25))).first() is None
 
 
-def test_preview_flags_today_and_past_and_counts_every_move_while_listing_the_first():
-    today = date(2026, 11, 24)
+def test_preview_flags_today_and_past_and_counts_every_move_while_listing_the_first(app):
+    from portal.recompute import RecomputePlan
 
     def change(i, new_day):
         new = end_of_day(new_day) if new_day else None
-        return DeadlineChange("p", "s", "booking", i, "change", end_of_day(date(2026, 12, 1)), new, "R-1", Msg("理由", "why"),
-                              f"受験者{i}", "E1", None, f"p-change-booking-{i}")
+        return DeadlineChange("booking", i, "change", end_of_day(date(2026, 12, 1)), new, "R-1", Msg("理由", "why"))
 
-    plan = Plan("p", (change(1, date(2026, 11, 24)), change(2, date(2026, 11, 20)), change(3, date(2026, 11, 30)),
-                      change(4, date(2026, 11, 30)), change(5, None)))
-    preview = whatif.summarise("p", plan, today=today, listed=4)
-    assert preview.moved == 5 and preview.into_past == 2 and preview.unlisted == 1 and preview.records == {"booking": 5}
-    assert [(g.day, g.today, g.past, len(g.changes)) for g in preview.groups] == [
+    plan = RecomputePlan(1, "prometric", (change(1, date(2026, 11, 24)), change(2, date(2026, 11, 20)),
+                                          change(3, date(2026, 11, 30)), change(4, date(2026, 11, 30)), change(5, None)))
+    with app.test_request_context("/"):
+        ctx = app.extensions["exam_portal.providers"].default_context("prometric")
+        preview = whatif.summarise(ctx, plan, today=date(2026, 11, 24), listed=4)
+    assert preview.moved == 5 and preview.into_past == 2 and preview.unlisted == 1
+    assert [(source, count) for source, _what, count in preview.records] == [("booking", 5)]
+    assert [(g.day, g.today, g.past, len(g.moves)) for g in preview.groups] == [
         (date(2026, 11, 20), False, True, 1), (date(2026, 11, 24), True, True, 1), (date(2026, 11, 30), False, False, 2)]
-    assert whatif.fingerprint(plan) == whatif.fingerprint(Plan("p", tuple(reversed(plan.changes))))  # order-free
-    assert whatif.fingerprint(plan) != whatif.fingerprint(Plan("p", plan.changes[:-1]))
+    assert whatif.fingerprint(plan) == whatif.fingerprint(RecomputePlan(1, "prometric", tuple(reversed(plan.changes))))
+    assert whatif.fingerprint(plan) != whatif.fingerprint(RecomputePlan(1, "prometric", plan.changes[:-1]))
 
 
 def test_incomplete_input_gets_a_hint_not_an_error(app, logged_in):
@@ -287,6 +289,7 @@ class LaterStore:
 
     stored: dict[int, datetime] = {}
     EXAM_DAY = date(2026, 12, 4)  # Friday
+    SOURCE = "later_store_session"
 
     @hookimpl
     def provider_info(self):
@@ -294,24 +297,25 @@ class LaterStore:
                             deadline_kinds=("application",))
 
     @hookimpl
-    def provider_recompute_plan(self, ctx, before, organization_id):
+    def provider_recompute_plan(self, ctx, organization_id):
         if ctx.provider.id != "later_store":
             return []
         shift = ctx.calendar.business_days_before(self.EXAM_DAY, 3)
-        new = end_of_day(shift.day)
-        old = LaterStore.stored[7]
-        if new == old:
-            return []
-        return [DeadlineChange("later_store", "later_store.sessions", "group_session", 7, "application", old, new, "LS-1",
-                               Msg(f"3営業日前({shift.skipped_text('ja')})", f"3 business days before ({shift.skipped_text('en')})"),
-                               "第7回 団体検定", "G1", "/p/later/7", "later_store-application-session-7")]
+        new, old = end_of_day(shift.day), LaterStore.stored[7]
+        why = Msg(f"3営業日前({shift.skipped_text('ja')})", f"3 business days before ({shift.skipped_text('en')})")
+        return [] if new == old else [DeadlineChange(self.SOURCE, 7, "application", old, new, "LS-1", why)]
 
     @hookimpl
-    def provider_apply_plan(self, ctx, organization_id, changes):
-        mine = [c for c in changes if c.store == "later_store.sessions"]
+    def provider_recompute_apply(self, ctx, organization_id, changes):
+        mine = [c for c in changes if c.source == self.SOURCE]
         for c in mine:
             LaterStore.stored[c.record_id] = c.new_at
         return len(mine)
+
+    @hookimpl
+    def provider_recompute_records(self, ctx, organization_id, changes):
+        return [PlanRecord(self.SOURCE, c.record_id, Msg("団体受験の回", "group session"), "第7回 団体検定", "G1", "/p/later/7",
+                           "later_store-{kind}-session-7") for c in changes if c.source == self.SOURCE]
 
 
 def test_a_provider_added_later_is_previewed_and_saved_through_its_hooks(frozen, make_app, org_factory):
@@ -370,13 +374,13 @@ def demo(frozen, app):
 
 def _stored_value(s, change):
     from plugins.odyssey.models import OdysseyExamDay
-    if change.store == "booking_deadline":
+    if change.source == "booking":
         row = s.exec(select(BookingDeadline).where(BookingDeadline.booking_id == change.record_id,
                                                    BookingDeadline.kind == change.kind)).first()
         return row.at if row else None
-    if change.store == "odyssey_exam_day":
+    if change.source == "odyssey_exam_day":
         return s.get(OdysseyExamDay, change.record_id).application_deadline
-    raise AssertionError(f"unknown store {change.store}")
+    raise AssertionError(f"unknown source {change.source}")
 
 
 def _assert_stored_deadlines_follow_the_rules(s, org_id, provider_id):
@@ -408,8 +412,8 @@ def test_the_preview_equals_what_the_save_writes_on_the_demo_data(app, demo):
     accepts the previewed plan, stores exactly its new values, and the result is what the rules
     say; the edit is rolled back after each example."""
     from hypothesis import HealthCheck, given, settings, strategies as st
-    from portal.bookings import closure_rows, org_context
-    from portal.recompute import compute_plan
+    from portal.rule_context import closure_rows, org_context
+    from portal import recompute
     org_id = demo
     with app.app_context():
         providers = app.extensions["exam_portal.providers"].ids()
@@ -438,15 +442,15 @@ def test_the_preview_equals_what_the_save_writes_on_the_demo_data(app, demo):
                                          yearly=rule.yearly, label_ja=rule.label.ja, label_en=rule.label.en))
                     for closure_id in removed:
                         s.delete(s.get(ClosureDay, closure_id))
-                assert (done.moved, done.updated, done.records) == (preview.moved, preview.updated, dict(preview.records))
+                assert (done.moved, done.updated) == (preview.moved, preview.updated)
+                assert done.records == {source: count for source, _what, count in preview.records}
                 seen["moved"] += preview.moved > 0
                 seen["into_past"] += preview.into_past > 0
-                for change in whatif.changes_of(preview.groups):
-                    if change.store is not None:
-                        assert _stored_value(s, change) == change.new_at, change
+                for move in whatif.moves_of(preview):
+                    assert _stored_value(s, move.change) == move.change.new_at, move
                 _assert_stored_deadlines_follow_the_rules(s, org_id, provider)
                 ctx = org_context(s, org_id, provider)
-                assert compute_plan(s, ctx, ctx, org_id).changes == ()  # nothing left to recompute
+                assert recompute.plan(s, ctx, org_id).changes == ()  # nothing left to recompute
             finally:
                 s.rollback()
 
@@ -460,20 +464,19 @@ def test_applying_a_plan_whose_rows_changed_meanwhile_is_a_conflict(frozen, app,
     from sqlalchemy import update
     from portal.bookings import org_context
     from portal.guard import Conflict
-    from portal.recompute import apply_plan, compute_plan
+    from portal import recompute
     _, org_id, _, _ = logged_in
     soon, _ = _two_bookings(app, org_id)
     with app.test_request_context("/"):
         s = db.session()
-        before = org_context(s, org_id, "prometric")
         s.add(ClosureDay(organization_id=org_id, provider="prometric", start_date=date(2026, 11, 25),
                          end_date=date(2026, 11, 25), label_ja="臨時休業"))
         s.flush()
         ctx = org_context(s, org_id, "prometric")
-        plan = compute_plan(s, ctx, before, org_id)
-        assert len(plan.moves) == 2
+        plan = recompute.plan(s, ctx, org_id)
+        assert plan.moved == 2
         s.execute(update(BookingDeadline).where(BookingDeadline.booking_id == soon, BookingDeadline.kind == "cancel")
                   .values(at=datetime(2026, 11, 23, 23, 59, tzinfo=JST)))
         with pytest.raises(Conflict):
-            apply_plan(s, ctx, org_id, plan)
+            recompute.apply(s, ctx, plan)
         s.rollback()

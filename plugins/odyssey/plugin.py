@@ -88,19 +88,24 @@ def provider_catalog(ctx, organization_id):
 
 
 @hookimpl
-def provider_recompute_plan(ctx, before, organization_id):
-    if ctx.provider.id != PROVIDER_ID:
-        return []
+def provider_recompute_plan(ctx, organization_id):
     from portal import db
-    from plugins.odyssey import recompute
-    return recompute.plan(db.session(), ctx, before, organization_id)
+    from plugins.odyssey.services import plan_open_deadlines
+    return plan_open_deadlines(db.session(), ctx, organization_id)
 
 
 @hookimpl
-def provider_apply_plan(ctx, organization_id, changes):
+def provider_recompute_apply(ctx, organization_id, changes):
     from portal import db
-    from plugins.odyssey import recompute
-    return recompute.apply(db.session(), changes)
+    from plugins.odyssey.services import apply_open_deadlines
+    return apply_open_deadlines(db.session(), changes)
+
+
+@hookimpl
+def provider_recompute_records(ctx, organization_id, changes):
+    from portal import db
+    from plugins.odyssey.services import describe_exam_days
+    return describe_exam_days(db.session(), organization_id, changes)
 
 
 @hookimpl

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable, Mapping
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from portal import audit
 from portal.bookings import org_context
+from portal.recompute import DeadlineChange, PlanRecord
 from portal.providers import RuleContext
 from portal.rules import AttemptFact, BadInput, Msg, RuleRefusal, jst
 
@@ -435,3 +437,56 @@ def tests_in(db: Session, org_id: int, start, end) -> int:
                    .where(OdysseyApplicationTest.organization_id == org_id, OdysseyExamDay.exam_date >= start,
                           OdysseyExamDay.exam_date <= end, OdysseyExamDay.confirmed_at.is_not(None))).all()
     return len(rows)
+
+
+EXAM_DAY = "odyssey_exam_day"  # DeadlineChange.source of the exam days' application deadlines
+
+
+def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[DeadlineChange]:
+    """Exam days not yet confirmed whose ODY-DL-1 deadline the rules in ``ctx`` move (a
+    confirmed or later day keeps the deadline it was applied under). Reads only."""
+    rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start, OdysseyExamDay.application_deadline).where(
+        OdysseyExamDay.organization_id == org_id, OdysseyExamDay.state == states.DRAFT)).all()
+    answers: dict[date, object] = {}
+    changes = []
+    for day_id, exam_start, stored in rows:
+        exam_day = jst(exam_start).date()
+        if exam_day not in answers:
+            answers[exam_day] = deadlines.application_deadline(ctx.calendar, exam_day)
+        new = answers[exam_day]
+        if new.at != stored:
+            changes.append(DeadlineChange(EXAM_DAY, day_id, new.kind, stored, new.at, new.rule, new.explanation))
+    return changes
+
+
+def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
+    """One UPDATE per distinct (old, new) deadline, guarded on the old one and the draft
+    state: a day changed since the plan was computed refuses the whole recompute."""
+    from portal import guard
+    by_moment: dict[tuple[datetime, datetime], list[int]] = {}
+    for c in changes:
+        if c.source == EXAM_DAY:
+            by_moment.setdefault((c.old_at, c.new_at), []).append(c.record_id)
+    table = OdysseyExamDay.__table__
+    conflict = guard.Conflict("deadlines_changed", Msg(
+        "期限の再計算中に試験日が変更されたため、保存していません。もう一度お試しください。",
+        "An exam day changed while its deadlines were being recomputed, so nothing was saved. Try again."))
+    for (old_at, at), ids in by_moment.items():
+        guard.guarded(db, update(table).where(table.c.id.in_(ids), table.c.application_deadline == old_at,
+                                              table.c.state == states.DRAFT).values(application_deadline=at),
+                      conflict, expected=len(ids))
+    return sum(len(ids) for ids in by_moment.values())
+
+
+def describe_exam_days(db: Session, org_id: int, changes: Iterable[DeadlineChange]) -> list[PlanRecord]:
+    """The exam days among a plan's changes, as the dashboard names them (portal.recompute)."""
+    from flask import has_request_context, url_for
+    ids = sorted({c.record_id for c in changes if c.source == EXAM_DAY})
+    if not ids:
+        return []
+    rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start).where(
+        OdysseyExamDay.organization_id == org_id, OdysseyExamDay.id.in_(ids))).all()
+    return [PlanRecord(EXAM_DAY, day_id, Msg("試験日", "exam day"), f"{jst(start):%Y-%m-%d %H:%M} 試験日", None,
+                       url_for("odyssey.day", day_id=day_id) if has_request_context() else None,
+                       f"{PROVIDER_ID}-{{kind}}-day-{day_id}")
+            for day_id, start in rows]

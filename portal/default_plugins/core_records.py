@@ -53,17 +53,23 @@ def provider_attempts(ctx, organization_id: int, candidate_id: int):
 
 
 @hookimpl
-def provider_recompute_plan(ctx, before, organization_id: int):
-    """Every provider's core Booking rows, whichever pages book them (``bookings`` or
-    a plugin's own pages on the core tables)."""
-    from portal import booking_recompute
-    return booking_recompute.plan(db.session(), ctx, organization_id)
+def provider_recompute_plan(ctx, organization_id: int):
+    """Every provider's core ``Booking`` rows, whichever pages book them (the core's when
+    ``bookings`` is set, or a plugin's own pages on the core tables)."""
+    from portal.recompute import plan_booking_deadlines
+    return plan_booking_deadlines(db.session(), ctx, organization_id)
 
 
 @hookimpl
-def provider_apply_plan(ctx, organization_id: int, changes):
-    from portal import booking_recompute
-    return booking_recompute.apply(db.session(), ctx, organization_id, changes)
+def provider_recompute_apply(ctx, organization_id: int, changes):
+    from portal.recompute import apply_booking_deadlines
+    return apply_booking_deadlines(db.session(), organization_id, changes)
+
+
+@hookimpl
+def provider_recompute_records(ctx, organization_id: int, changes):
+    from portal.recompute import describe_bookings
+    return describe_bookings(db.session(), ctx, organization_id, changes)
 
 
 @hookimpl
