@@ -106,7 +106,8 @@ def provider_policy(ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision | No
 
 
 @hookspec
-def provider_due_items(ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
+def provider_due_items(ctx: RuleContext, organization_id: int, start: datetime, end: datetime,
+                       limit: int | None, kind: str | None) -> list[DueItem]:
     """The organisation's stored deadlines of this provider falling in ``[start, end)``.
 
     Collected from every plugin taking part in ``ctx.provider``'s questions (its own plugin
@@ -114,6 +115,11 @@ def provider_due_items(ctx: RuleContext, organization_id: int, start: datetime, 
     :class:`portal.rules.DueItem` (kind, moment, rule, explanation, what it is about and a
     link to act). The dashboard, the month calendar and the ICS feed are built from these,
     so a provider added later appears there without any change to those pages.
+
+    ``limit`` (the dashboard's pages) and ``kind`` may be left out of an implementation's
+    parameters: the core sorts, filters and cuts what it gets. A plugin with many records
+    should take both and return only its first ``limit`` items of that ``kind`` (when
+    given) in order of ``at``, from an indexed query.
     """
 
 

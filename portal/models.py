@@ -97,7 +97,7 @@ class Booking(SQLModel, table=True):
     payment_method: str = Field(max_length=30)
     paid: bool = False
     amount: Optional[int] = None
-    payment_due_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    payment_due_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime, index=True)
     booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     first_booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     voucher_code: Optional[str] = Field(default=None, max_length=50)

@@ -159,8 +159,14 @@ class Providers:
     def _collect(self, ctx: RuleContext, hook: str, **kwargs) -> list:
         return [item for group in self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs) for item in (group or [])]
 
-    def due_items(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
-        return self._collect(ctx, "provider_due_items", organization_id=organization_id, start=start, end=end)
+    def due_items(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime,
+                  limit: int | None = None, kind: str | None = None) -> list[DueItem]:
+        """The provider's due items in ``[start, end)`` ordered by ``at`` (its first ``limit``
+        of ``kind`` when given; plugins that ignore them are filtered and cut here)."""
+        items = self._collect(ctx, "provider_due_items", organization_id=organization_id, start=start, end=end,
+                              limit=limit, kind=kind)
+        items = sorted((i for i in items if not kind or i.kind == kind), key=lambda i: i.at)
+        return items if limit is None else items[:limit]
 
     def sessions(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[SessionItem]:
         return self._collect(ctx, "provider_sessions", organization_id=organization_id, start=start, end=end)

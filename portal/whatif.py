@@ -235,10 +235,19 @@ def recomputing(s: Session, organization_id: int, provider_id: str, shown: str |
         done.records[source] = done.records.get(source, 0) + 1
 
 
-def saved_notice(done: Recomputed) -> Msg:
+@dataclass(frozen=True)
+class Notice:
+    """A line above a what-if slot: saved (with how many deadlines moved) or not saved."""
+
+    message: Msg
+    moved: int | None = None
+
+
+def saved_notice(done: Recomputed) -> Notice:
     if not done.moved:
-        return Msg("保存しました。期限は変わりませんでした。", "Saved. No deadline moved.")
-    return Msg(f"保存しました。期限{done.moved}件を変更しました。", f"Saved. {done.moved} deadline(s) moved.")
+        return Notice(Msg("保存しました。期限は変わりませんでした。", "Saved. No deadline moved."), 0)
+    return Notice(Msg(f"保存しました。期限{done.moved}件を変更しました。", f"Saved. {done.moved} deadline(s) moved."),
+                  done.moved)
 
 
 def form_fingerprint(form: Mapping[str, str]) -> str | None:
@@ -253,7 +262,7 @@ def moves_of(preview: Preview) -> list[Move]:
     return [m for g in preview.groups for m in g.moves]
 
 
-def partial(preview: Preview | None = None, errors: Mapping[str, Msg] | None = None, notice: Msg | None = None):
+def partial(preview: Preview | None = None, errors: Mapping[str, Msg] | None = None, notice: Notice | None = None):
     """The live preview fragment for an edit form's preview slot (a 200 even for
     incomplete input: it only informs). Plugins' own edit pages use it too."""
     from flask import render_template

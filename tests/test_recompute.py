@@ -186,3 +186,12 @@ def test_nothing_changes_when_the_rules_give_the_same_answers(app, org_factory):
     _book(app, org_id, [session_id], 3)
     assert _close(app, org_id, date(2027, 3, 20)) == 1  # after the exam: only the ledger's record
     assert len(Ledger.applied[-1]) == 1
+
+
+def test_the_admin_page_says_how_many_deadlines_moved(app, logged_in):
+    client, org_id, _, token = logged_in
+    session_id = make_session(app, org_id, "toy", "T1", MONDAY, capacity=10)
+    _book(app, org_id, [session_id], 4)
+    r = client.post("/admin/providers/toy/closures", data={"label": "臨時休業", "start_date": "2027-03-11"},
+                    headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert r.status_code == 200 and 'data-moved="5"' in r.get_data(as_text=True)  # 4 bookings + the ledger's record

@@ -14,16 +14,22 @@ from portal.rules import AttemptRecord, DueItem, Msg, SessionItem
 
 
 @hookimpl
-def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime):
+def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime, limit: int | None,
+                       kind: str | None):
+    """One indexed query (booking_deadline (organization_id, at)), ordered and cut by ``limit``."""
     if not ctx.provider.bookings:
         return []
-    rows = db.session().exec(
-        select(BookingDeadline, Booking, Candidate)
-        .join(Booking, Booking.id == BookingDeadline.booking_id)
-        .join(Candidate, Candidate.id == Booking.candidate_id)
-        .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
-               Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)
-    ).all()
+    query = (select(BookingDeadline, Booking, Candidate)
+             .join(Booking, Booking.id == BookingDeadline.booking_id)
+             .join(Candidate, Candidate.id == Booking.candidate_id)
+             .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
+                    Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)
+             .order_by(BookingDeadline.at, BookingDeadline.id))
+    if kind:
+        query = query.where(BookingDeadline.kind == kind)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = db.session().exec(query).all()
     return [DueItem(provider=ctx.provider.id, kind=d.kind, at=d.at, rule=d.rule,
                     explanation=Msg(d.explanation_ja, d.explanation_en or d.explanation_ja),
                     subject=f"{c.display_name} — {b.exam}", url=url_for("bookings.detail", booking_id=b.id),

@@ -117,7 +117,7 @@ def _render(provider_id: str, errors=None, values=None, status=200, previews=Non
 
 def _plan_changed(provider_id: str, exc: whatif.PlanChanged, form, slot: str, errors=None):
     """The save computed another plan than the one shown: show that one in ``slot``."""
-    return _render(provider_id, errors, form, 422, previews={slot: exc.preview}, notices={slot: exc.message})
+    return _render(provider_id, errors, form, 422, previews={slot: exc.preview}, notices={slot: whatif.Notice(exc.message)})
 
 
 @bp.get("/providers/<provider_id>/closures")
@@ -258,5 +258,5 @@ def save_catalog_entry(provider_id: str):
             audit.record(s, org_id(), current_user.id, "update" if before else "create", "catalog_entry", row.id, before,
                          {**audit.snapshot(row), **done.audit()})
     except whatif.PlanChanged as exc:
-        return _catalog_page(provider_id, None, form, 422, preview=exc.preview, notice=exc.message)
+        return _catalog_page(provider_id, None, form, 422, preview=exc.preview, notice=whatif.Notice(exc.message))
     return _catalog_page(provider_id, notice=whatif.saved_notice(done))

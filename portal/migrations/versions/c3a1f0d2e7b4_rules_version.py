@@ -1,4 +1,4 @@
-"""rules version per organisation; deadline index for the dashboard
+"""rules version per organisation; indexes for the dashboard and lapse check
 
 Revision ID: c3a1f0d2e7b4
 Revises: b928dd913f0a
@@ -19,9 +19,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('rules_version', sa.BigInteger(), server_default='0', nullable=False))
     with op.batch_alter_table('booking_deadline', schema=None) as batch_op:
         batch_op.create_index('ix_booking_deadline_organization_id_at', ['organization_id', 'at'], unique=False)
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.create_index('ix_booking_payment_due_at', ['payment_due_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_index('ix_booking_payment_due_at')
     with op.batch_alter_table('booking_deadline', schema=None) as batch_op:
         batch_op.drop_index('ix_booking_deadline_organization_id_at')
     with op.batch_alter_table('organization', schema=None) as batch_op:
