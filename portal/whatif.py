@@ -11,9 +11,11 @@ preview), nothing is saved and the admin sees the new plan instead (:class:`Plan
 from __future__ import annotations
 
 import hashlib
+import heapq
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -68,10 +70,14 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def fingerprint(plan: RecomputePlan) -> str:
-    """A short hash of everything the plan would write (order-free): the save compares it
-    with the one the admin saw."""
-    lines = sorted(repr((c.source, c.record_id, c.kind, _iso(c.old_at), _iso(c.new_at), c.rule, c.explanation.ja,
-                         c.explanation.en)) for c in plan.changes)
+    """A short hash of everything the plan would write, independent of its order: the save
+    compares it with the one the admin saw. Changes sharing their values (the bookings of
+    one session) are hashed as one line with their sorted record ids."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for c in plan.changes:
+        groups[(c.source, c.kind, c.old_at, c.new_at, c.rule, c.explanation)].append(c.record_id)
+    lines = sorted(repr((source, kind, _iso(old_at), _iso(new_at), rule, why.ja, why.en, sorted(ids)))
+                   for (source, kind, old_at, new_at, rule, why), ids in groups.items())
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 
@@ -130,17 +136,21 @@ def moved_into_past(change: DeadlineChange, today: date) -> bool:
     return change.new_at is not None and jst(change.new_at).date() <= today
 
 
+_NEVER = datetime.max.replace(tzinfo=JST)
+
+
 def _display_key(change: DeadlineChange) -> tuple:
-    return (change.new_at is None, jst(change.new_at) if change.new_at else datetime.max.replace(tzinfo=JST),
-            change.source, change.record_id, change.kind)
+    return (change.new_at is None, change.new_at or _NEVER, change.source, change.record_id, change.kind)
 
 
 def summarise(ctx: RuleContext, plan: RecomputePlan, today: date | None = None, listed: int = LISTED) -> Preview:
-    """Counts over the whole plan; the records described (hook ``provider_recompute_records``)
-    only for the listed moves and one of each kind of record, however large the plan."""
+    """Counts over the whole plan; the first ``listed`` moves picked without sorting them all,
+    and the records described (hook ``provider_recompute_records``) only for those and one of
+    each kind of record, however large the plan."""
     today = today or now_jst().date()
-    moves = sorted((c for c in plan.changes if c.moved), key=_display_key)
-    shown = moves[:listed]
+    tomorrow = datetime.combine(today + timedelta(days=1), time(0, 0), JST)
+    moves = [c for c in plan.changes if c.moved]
+    shown = heapq.nsmallest(listed, moves, key=_display_key)
     per_source: dict[str, set[int]] = {}
     first_of_source: dict[str, DeadlineChange] = {}
     for c in moves:
@@ -154,8 +164,8 @@ def summarise(ctx: RuleContext, plan: RecomputePlan, today: date | None = None, 
         groups.append(DayGroup(day, rows, past=day is not None and day <= today, today=day == today))
     return Preview(provider=ctx.provider.id, fingerprint=fingerprint(plan), moved=len(moves), updated=len(plan.changes),
                    records=tuple((source, what[source], len(ids)) for source, ids in per_source.items()),
-                   into_past=sum(1 for c in moves if moved_into_past(c, today)), groups=tuple(groups),
-                   unlisted=len(moves) - len(shown))
+                   into_past=sum(1 for c in moves if c.new_at is not None and c.new_at < tomorrow),
+                   groups=tuple(groups), unlisted=len(moves) - len(shown))
 
 
 # --------------------------------------------------------------------------- show or write
