@@ -480,3 +480,23 @@ def test_applying_a_plan_whose_rows_changed_meanwhile_is_a_conflict(frozen, app,
         with pytest.raises(Conflict):
             recompute.apply(s, ctx, plan)
         s.rollback()
+
+
+def test_the_moves_are_kept_for_the_next_reminder_digest(frozen, app, logged_in):
+    """What a digest will ask: which of its items moved since the previous digest, old → new
+    (twice moved: from the first old moment to the last new one)."""
+    from portal.deadline_moves import moved_since
+    client, org_id, _, token = logged_in
+    soon, later = _two_bookings(app, org_id)
+    _post(client, token, "/admin/providers/prometric/closures", {"label": "臨時休業", "start_date": "2026-11-25"})
+    frozen.shift(timedelta(hours=1))
+    _post(client, token, "/admin/providers/prometric/closures", {"label": "臨時休業2", "start_date": "2026-11-20"})
+    uids = [f"prometric-change-booking-{soon}", f"prometric-change-booking-{later}"]
+    with app.app_context():
+        s = db.session()
+        moved = moved_since(s, org_id, uids, NOW - timedelta(days=1))
+        assert set(moved) == {uids[0]}  # the later booking's deadline did not move
+        assert moved[uids[0]].old_at == datetime(2026, 11, 24, 23, 59, tzinfo=JST)
+        assert moved[uids[0]].new_at == datetime(2026, 11, 19, 23, 59, tzinfo=JST)
+        assert moved_since(s, org_id, uids, NOW + timedelta(minutes=30))[uids[0]].old_at.day == 20  # the second move only
+        assert moved_since(s, org_id + 1, uids, NOW - timedelta(days=1)) == {}  # another organisation's digest
