@@ -41,6 +41,7 @@ translations: install
 
 bench: install-test
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/whatif.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
