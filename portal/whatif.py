@@ -199,6 +199,13 @@ class PlanChanged(RuleRefusal):
         self.first_look = first_look
 
 
+def first_look(organization_id: int, provider_id: str, edit: RulesEdit) -> PlanChanged:
+    """A save whose form carries an empty ``plan`` (no preview was shown yet, e.g. a form
+    sent without JavaScript, or the first press of a delete button): the refusal to show
+    instead, with the preview computed read-only like any other. Nothing is written."""
+    return PlanChanged(preview(organization_id, provider_id, edit), first_look=True)
+
+
 @dataclass
 class Recomputed:
     """What a save's recompute did (filled when the ``recomputing`` block ends)."""

@@ -228,12 +228,25 @@ def test_a_plan_that_changed_meanwhile_is_not_saved_and_the_new_one_is_shown(fro
     assert _deadlines(app, other)["change"] == datetime(2026, 11, 20, 23, 59, tzinfo=JST)
 
 
-def test_a_form_saved_before_its_preview_shows_the_preview_first(frozen, app, logged_in):
+def _statements_of(app, call):
+    engine = app.extensions["exam_portal.engine"]
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        return call(), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_a_form_saved_before_its_preview_shows_the_preview_first_and_writes_nothing(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     soon, _ = _two_bookings(app, org_id)
-    r = _post(client, token, "/admin/providers/prometric/closures", {"label": "臨時休業", "start_date": "2026-11-25", "plan": ""})
+    r, statements = _statements_of(app, lambda: _post(client, token, "/admin/providers/prometric/closures",
+                                                      {"label": "臨時休業", "start_date": "2026-11-25", "plan": ""}))
     body = r.get_data(as_text=True)
     assert r.status_code == 422 and "まだ保存していません" in body and 'data-moved="2"' in body
+    assert [s for s in statements if WRITES.search(s)] == []
     assert _deadlines(app, soon)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)
 
 
@@ -245,7 +258,8 @@ def test_removing_a_closure_is_confirmed_with_its_preview(frozen, app, logged_in
     assert _deadlines(app, soon)["change"] == datetime(2026, 11, 20, 23, 59, tzinfo=JST)
     with app.app_context():
         closure_id = db.session().exec(select(ClosureDay).where(ClosureDay.start_date == date(2026, 11, 25))).one().id
-    first = _post(client, token, f"/admin/closures/{closure_id}/delete", {"plan": ""})
+    first, statements = _statements_of(app, lambda: _post(client, token, f"/admin/closures/{closure_id}/delete", {"plan": ""}))
+    assert [s for s in statements if WRITES.search(s)] == []  # the first press only shows what it would move
     body = first.get_data(as_text=True)
     assert first.status_code == 422 and f'data-closure-confirm="{closure_id}"' in body and 'data-moved="2"' in body
     assert "2026-11-24" in body and 'data-flag="today"' in body

@@ -341,14 +341,8 @@ def _apply_subject(row: OdysseySubject, name: str, family: str, amounts: dict, a
         setattr(row, k, v)
 
 
-@bp.post("/catalog/preview")
-def preview_subject():
-    """The deadlines a subject edit would move (core what-if, with this catalog as edited)."""
-    require_admin()
-    try:
-        code, name, family, amounts, active = _subject_input(request.form)
-    except RuleError as exc:
-        return whatif.partial(errors={exc.field or "_": exc.message})
+def _subject_edit(code: str, name: str, family: str, amounts: dict, active: bool) -> whatif.RulesEdit:
+    """The what-if of a subject edit: Odyssey's catalog as it would be once saved."""
 
     def edited_catalog(s):
         edited = dict(services.subjects(s, org_id()))
@@ -360,7 +354,18 @@ def preview_subject():
             edited.pop(code, None)
         return [subject.to_exam() for subject in edited.values()]
 
-    return whatif.partial(whatif.preview(org_id(), services.PROVIDER_ID, whatif.RulesEdit(exams=edited_catalog)))
+    return whatif.RulesEdit(exams=edited_catalog)
+
+
+@bp.post("/catalog/preview")
+def preview_subject():
+    """The deadlines a subject edit would move (core what-if, with this catalog as edited)."""
+    require_admin()
+    try:
+        edit = _subject_edit(*_subject_input(request.form))
+    except RuleError as exc:
+        return whatif.partial(errors={exc.field or "_": exc.message})
+    return whatif.partial(whatif.preview(org_id(), services.PROVIDER_ID, edit))
 
 
 @bp.post("/catalog")
@@ -370,6 +375,8 @@ def save_subject():
     form = request.form
     try:
         code, name, family, amounts, active = _subject_input(form)
+        if whatif.form_fingerprint(form) == "":
+            raise whatif.first_look(org_id(), services.PROVIDER_ID, _subject_edit(code, name, family, amounts, active))
         with db.transaction() as s:
             row = s.exec(scoped(OdysseySubject).where(OdysseySubject.code == code)).first()
             before = audit.snapshot(row) if row else None

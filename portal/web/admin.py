@@ -143,6 +143,8 @@ def add_closure(provider_id: str):
     form = request.form
     try:
         closure = closure_input(form)
+        if whatif.form_fingerprint(form) == "":
+            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(add_closures=(closure.rule(),)))
         with db.transaction() as s:
             with whatif.recomputing(s, org_id(), provider_id, whatif.form_fingerprint(form)) as done:
                 row = ClosureDay(organization_id=org_id(), provider=provider_id, start_date=closure.start,
@@ -165,6 +167,8 @@ def delete_closure(closure_id: int):
     row = get_or_404(ClosureDay, closure_id)
     provider_id = row.provider
     try:
+        if whatif.form_fingerprint(request.form) == "":
+            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(remove_closures=frozenset({closure_id})))
         with db.transaction() as s:
             before = audit.snapshot(row)
             with whatif.recomputing(s, org_id(), provider_id, whatif.form_fingerprint(request.form)) as done:
@@ -192,6 +196,8 @@ def save_settings(provider_id: str):
     if errors:
         return _render(provider_id, errors, request.form, 422)
     try:
+        if whatif.form_fingerprint(request.form) == "":
+            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(settings=values))
         with db.transaction() as s:
             rows = {r.key: r for r in s.exec(select(ProviderSettingValue).where(
                 ProviderSettingValue.organization_id == org_id(), ProviderSettingValue.provider == provider_id)).all()}
@@ -247,6 +253,8 @@ def save_catalog_entry(provider_id: str):
     if errors:
         return _catalog_page(provider_id, errors, form, 422)
     try:
+        if whatif.form_fingerprint(form) == "":
+            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(catalog_entry=entry))
         with db.transaction() as s:
             row = s.exec(select(CatalogEntry).where(CatalogEntry.organization_id == org_id(), CatalogEntry.provider == provider_id,
                                                     CatalogEntry.code == entry.code)).first()
