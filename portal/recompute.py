@@ -16,12 +16,11 @@ once per distinct (exam, session start), however many bookings share it.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from portal.models import Booking, BookingDeadline, ExamSession
@@ -102,7 +101,7 @@ def _same(stored: tuple, answer: Deadline) -> bool:
 
 def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
     """The stored deadlines of the provider's active bookings that ``ctx`` changes (read only)."""
-    rows = db.execute(
+    rows = db.connection().execute(  # Core rows: no ORM loading for what may be 100k rows
         select(Booking.id, ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at,
                BookingDeadline.rule, BookingDeadline.explanation_ja, BookingDeadline.explanation_en)
         .select_from(Booking)
@@ -141,39 +140,37 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 
 def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
-    """Write the core's booking-deadline changes with set-based statements: one UPDATE per
-    distinct new value (bookings sharing exam and start share it), bulk INSERT and DELETE,
-    then the bookings' ``next_deadline_at`` in one statement per chunk of bookings."""
-    updates: dict[tuple, list[int]] = defaultdict(list)
-    drops: dict[str, list[int]] = defaultdict(list)
+    """Write the core's booking-deadline changes in bulk: one UPDATE, one INSERT and one
+    DELETE statement each executed over all their rows (executemany), then the bookings'
+    ``next_deadline_at`` in one statement per chunk of bookings."""
+    updates: list[dict] = []
+    drops: list[dict] = []
     additions: list[dict] = []
     touched: set[int] = set()
-    count = 0
     for c in changes:
         if c.source != BOOKING:
             continue
-        count += 1
         touched.add(c.record_id)
         if c.new_at is None:
-            drops[c.kind].append(c.record_id)
+            drops.append({"b_id": c.record_id, "b_kind": c.kind})
         elif c.old_at is None:
             additions.append({"organization_id": organization_id, "booking_id": c.record_id, "kind": c.kind,
                               "at": c.new_at, "rule": c.rule, "explanation_ja": c.explanation.ja,
                               "explanation_en": c.explanation.en})
         else:
-            updates[(c.kind, c.new_at, c.rule, c.explanation.ja, c.explanation.en)].append(c.record_id)
+            updates.append({"b_id": c.record_id, "b_kind": c.kind, "at": c.new_at, "rule": c.rule,
+                            "explanation_ja": c.explanation.ja, "explanation_en": c.explanation.en})
     table = BookingDeadline.__table__
-    for (kind, at, rule, ja, en), ids in updates.items():
-        for chunk in _chunks(ids):
-            db.execute(update(table).where(table.c.kind == kind, table.c.booking_id.in_(chunk))
-                       .values(at=at, rule=rule, explanation_ja=ja, explanation_en=en))
-    for kind, ids in drops.items():
-        for chunk in _chunks(ids):
-            db.execute(delete(table).where(table.c.kind == kind, table.c.booking_id.in_(chunk)))
+    connection = db.connection()
+    by_key = (table.c.booking_id == bindparam("b_id"), table.c.kind == bindparam("b_kind"))
+    if updates:
+        connection.execute(update(table).where(*by_key), updates)
+    if drops:
+        connection.execute(delete(table).where(*by_key), drops)
     if additions:
-        db.execute(insert(table), additions)
+        connection.execute(insert(table), additions)
     booking = Booking.__table__
     earliest = select(func.min(table.c.at)).where(table.c.booking_id == booking.c.id).scalar_subquery()
     for chunk in _chunks(sorted(touched)):
-        db.execute(update(booking).where(booking.c.id.in_(chunk)).values(next_deadline_at=earliest))
-    return count
+        connection.execute(update(booking).where(booking.c.id.in_(chunk)).values(next_deadline_at=earliest))
+    return len(updates) + len(drops) + len(additions)
