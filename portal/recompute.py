@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
 from sqlmodel import Session
 
 from portal.models import Booking, BookingDeadline, ExamSession
@@ -34,10 +34,12 @@ CHUNK = 2000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind
 
 @dataclass(frozen=True)
 class DeadlineChange:
-    """One stored deadline the new rules move, add (``old_at`` None) or drop (``new_at`` None)."""
+    """One change of stored deadlines, shared by every record in ``records``: their deadline
+    of ``kind`` moves from ``old_at`` to ``new_at`` (``old_at`` None: the rules now add it;
+    ``new_at`` None: they drop it), under ``rule``, explained by ``explanation``."""
 
     source: str  # what stores it: "booking", or a plugin's own record type
-    record_id: int
+    records: tuple[int, ...]  # ids of the records of ``source`` this change applies to
     kind: str
     old_at: datetime | None
     new_at: datetime | None
@@ -58,15 +60,16 @@ class RecomputePlan:
     changes: tuple[DeadlineChange, ...] = field(default=())
 
     def __len__(self) -> int:
-        return len(self.changes)
+        """How many stored deadlines change (moment or wording)."""
+        return sum(len(c.records) for c in self.changes)
 
     def __iter__(self) -> Iterator[DeadlineChange]:
         return iter(self.changes)
 
     @property
     def moved(self) -> int:
-        """How many deadlines change their moment (not only their wording)."""
-        return sum(1 for c in self.changes if c.moved)
+        """How many stored deadlines change their moment (not only their wording)."""
+        return sum(len(c.records) for c in self.changes if c.moved)
 
     def of(self, source: str) -> list[DeadlineChange]:
         return [c for c in self.changes if c.source == source]
@@ -100,37 +103,46 @@ def _same(stored: tuple, answer: Deadline) -> bool:
 
 
 def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
-    """The stored deadlines of the provider's active bookings that ``ctx`` changes (read only)."""
-    rows = db.connection().execute(  # Core rows: no ORM loading for what may be 100k rows
-        select(Booking.id, ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at,
-               BookingDeadline.rule, BookingDeadline.explanation_ja, BookingDeadline.explanation_en)
+    """The stored deadlines of the provider's active bookings that ``ctx`` changes (read only).
+
+    One grouped query: each row is a distinct stored deadline (exam, session start, kind,
+    moment, rule, explanation) with the bookings holding it, so the work in Python is per
+    distinct value, not per booking."""
+    rows = db.connection().execute(
+        select(ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule,
+               BookingDeadline.explanation_ja, BookingDeadline.explanation_en,
+               func.aggregate_strings(cast(Booking.id, String), ","))
         .select_from(Booking)
         .join(ExamSession, ExamSession.id == Booking.session_id)
         .outerjoin(BookingDeadline, BookingDeadline.booking_id == Booking.id)
         .where(Booking.organization_id == organization_id, Booking.provider == ctx.provider.id,
                Booking.status.in_(ACTIVE))
+        .group_by(ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule,
+                  BookingDeadline.explanation_ja, BookingDeadline.explanation_en)
     ).all()
     answers: dict[tuple, dict[str, Deadline]] = {}  # one provider question per (exam, start)
-    stored_kinds: dict[int, tuple[tuple, set[str]]] = {}
+    holding: dict[tuple, dict[str, set[int]]] = {}  # (exam, start) → kind → bookings storing it
     changes: list[DeadlineChange] = []
-    for booking_id, exam, start, kind, at, rule, ja, en in rows:
+    for exam, start, kind, at, rule, ja, en, ids in rows:
         key = (exam, start)
-        new = answers.get(key)
-        if new is None:
-            new = answers[key] = {d.kind: d for d in providers().deadlines(ctx, DeadlineQuery(exam, start))}
-        kinds = stored_kinds.setdefault(booking_id, (key, set()))[1]
+        if key not in answers:
+            answers[key] = {d.kind: d for d in providers().deadlines(ctx, DeadlineQuery(exam, start))}
+        records = tuple(int(i) for i in ids.split(","))
+        holding.setdefault(key, {}).setdefault(kind, set()).update(records)
         if kind is None:
-            continue  # a booking without any stored deadline (yet)
-        kinds.add(kind)
-        answer = new.get(kind)
+            continue  # bookings without any stored deadline (yet)
+        answer = answers[key].get(kind)
         if answer is None:
-            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, None, rule, Msg(ja, en or ja)))
+            changes.append(DeadlineChange(BOOKING, records, kind, at, None, rule, Msg(ja, en or ja)))
         elif not _same((at, rule, ja, en), answer):
-            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, answer.at, answer.rule, answer.explanation))
-    for booking_id, (key, kinds) in stored_kinds.items():
+            changes.append(DeadlineChange(BOOKING, records, kind, at, answer.at, answer.rule, answer.explanation))
+    for key, kinds in holding.items():
+        everyone = set().union(*kinds.values())
         for kind, answer in answers[key].items():
-            if kind not in kinds:
-                changes.append(DeadlineChange(BOOKING, booking_id, kind, None, answer.at, answer.rule, answer.explanation))
+            missing = everyone - kinds.get(kind, set())
+            if missing:
+                changes.append(DeadlineChange(BOOKING, tuple(sorted(missing)), kind, None, answer.at, answer.rule,
+                                              answer.explanation))
     return changes
 
 
@@ -140,37 +152,42 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 
 def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
-    """Write the core's booking-deadline changes in bulk: one UPDATE, one INSERT and one
-    DELETE statement each executed over all their rows (executemany), then the bookings'
-    ``next_deadline_at`` in one statement per chunk of bookings."""
-    updates: list[dict] = []
-    drops: list[dict] = []
+    """Write the core's booking-deadline changes with set-based statements: per change one
+    UPDATE / DELETE over its bookings (or a bulk INSERT), then the bookings'
+    ``next_deadline_at`` in one statement per chunk of bookings. Returns how many stored
+    deadlines were written."""
+    table = BookingDeadline.__table__
+    connection = db.connection()
+    # Built once, executed per change with new parameters (no statement building per change).
+    of_change = (table.c.kind == bindparam("b_kind"), table.c.booking_id.in_(bindparam("b_ids", expanding=True)))
+    moving = update(table).where(*of_change).values(at=bindparam("b_at"), rule=bindparam("b_rule"),
+                                                    explanation_ja=bindparam("b_ja"), explanation_en=bindparam("b_en"))
+    dropping = delete(table).where(*of_change)
     additions: list[dict] = []
     touched: set[int] = set()
+    count = 0
     for c in changes:
         if c.source != BOOKING:
             continue
-        touched.add(c.record_id)
-        if c.new_at is None:
-            drops.append({"b_id": c.record_id, "b_kind": c.kind})
-        elif c.old_at is None:
-            additions.append({"organization_id": organization_id, "booking_id": c.record_id, "kind": c.kind,
-                              "at": c.new_at, "rule": c.rule, "explanation_ja": c.explanation.ja,
-                              "explanation_en": c.explanation.en})
-        else:
-            updates.append({"b_id": c.record_id, "b_kind": c.kind, "at": c.new_at, "rule": c.rule,
-                            "explanation_ja": c.explanation.ja, "explanation_en": c.explanation.en})
-    table = BookingDeadline.__table__
-    connection = db.connection()
-    by_key = (table.c.booking_id == bindparam("b_id"), table.c.kind == bindparam("b_kind"))
-    if updates:
-        connection.execute(update(table).where(*by_key), updates)
-    if drops:
-        connection.execute(delete(table).where(*by_key), drops)
+        count += len(c.records)
+        touched.update(c.records)
+        if c.old_at is None:
+            additions.extend({"organization_id": organization_id, "booking_id": record, "kind": c.kind, "at": c.new_at,
+                              "rule": c.rule, "explanation_ja": c.explanation.ja, "explanation_en": c.explanation.en}
+                             for record in c.records)
+            continue
+        for chunk in _chunks(list(c.records)):
+            if c.new_at is None:
+                connection.execute(dropping, {"b_kind": c.kind, "b_ids": chunk})
+            else:
+                connection.execute(moving, {"b_kind": c.kind, "b_ids": chunk, "b_at": c.new_at, "b_rule": c.rule,
+                                            "b_ja": c.explanation.ja, "b_en": c.explanation.en})
     if additions:
         connection.execute(insert(table), additions)
     booking = Booking.__table__
     earliest = select(func.min(table.c.at)).where(table.c.booking_id == booking.c.id).scalar_subquery()
+    following = update(booking).where(booking.c.id.in_(bindparam("b_ids", expanding=True))).values(
+        next_deadline_at=earliest)
     for chunk in _chunks(sorted(touched)):
-        connection.execute(update(booking).where(booking.c.id.in_(chunk)).values(next_deadline_at=earliest))
-    return len(updates) + len(drops) + len(additions)
+        connection.execute(following, {"b_ids": chunk})
+    return count

@@ -47,13 +47,13 @@ class Ledger:
 
     @hookimpl
     def provider_recompute_plan(self, ctx, organization_id):
-        return [DeadlineChange("ledger", 7, "report", None, datetime(2027, 3, 1, tzinfo=JST), "LED-1", Msg("報告", "report"))]
+        return [DeadlineChange("ledger", (7,), "report", None, datetime(2027, 3, 1, tzinfo=JST), "LED-1", Msg("報告", "report"))]
 
     @hookimpl
     def provider_recompute_apply(self, ctx, organization_id, changes):
         mine = [c for c in changes if c.source == "ledger"]
         Ledger.applied.append(mine)
-        return len(mine)
+        return sum(len(c.records) for c in mine)
 
 
 @pytest.fixture
@@ -150,7 +150,9 @@ def test_the_plan_only_reads_and_reports_old_and_new(app, org_factory):
         s.rollback()
     assert _stored(app) == before  # nothing written
     booking_changes = plan.of(recompute.BOOKING)
-    assert len(booking_changes) == 2 and plan.moved == 3  # 2 bookings + the ledger's new record
+    assert sum(len(c.records) for c in booking_changes) == 2 and plan.moved == len(plan) == 3  # + the ledger's record
+    with app.app_context():
+        assert {r for c in booking_changes for r in c.records} == set(db.session().exec(select(Booking.id)).all())
     for change in booking_changes:
         assert change.kind == "change" and change.rule == "TOY-1"
         assert change.old_at == datetime(2027, 3, 10, 23, 59, 59, tzinfo=JST)

@@ -448,24 +448,23 @@ def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[Dead
     rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start, OdysseyExamDay.application_deadline).where(
         OdysseyExamDay.organization_id == org_id, OdysseyExamDay.state == states.DRAFT)).all()
     answers: dict[date, object] = {}
-    changes = []
+    moving: dict[tuple, list[int]] = {}  # (exam day, stored deadline) → exam days
     for day_id, exam_start, stored in rows:
         exam_day = jst(exam_start).date()
         if exam_day not in answers:
             answers[exam_day] = deadlines.application_deadline(ctx.calendar, exam_day)
-        new = answers[exam_day]
-        if new.at != stored:
-            changes.append(DeadlineChange(EXAM_DAY, day_id, new.kind, stored, new.at, new.rule, new.explanation))
-    return changes
+        if answers[exam_day].at != stored:
+            moving.setdefault((exam_day, stored), []).append(day_id)
+    return [DeadlineChange(EXAM_DAY, tuple(ids), answers[day].kind, stored, answers[day].at, answers[day].rule,
+                           answers[day].explanation) for (day, stored), ids in moving.items()]
 
 
 def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
-    """One UPDATE per distinct new deadline."""
-    by_moment: dict[datetime, list[int]] = {}
+    """One UPDATE per planned change."""
+    table = OdysseyExamDay.__table__
+    count = 0
     for c in changes:
         if c.source == EXAM_DAY:
-            by_moment.setdefault(c.new_at, []).append(c.record_id)
-    table = OdysseyExamDay.__table__
-    for at, ids in by_moment.items():
-        db.execute(update(table).where(table.c.id.in_(ids)).values(application_deadline=at))
-    return sum(len(ids) for ids in by_moment.values())
+            db.execute(update(table).where(table.c.id.in_(c.records)).values(application_deadline=c.new_at))
+            count += len(c.records)
+    return count
