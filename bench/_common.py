@@ -48,10 +48,15 @@ def fresh_database(backend: str, tag: str) -> str:
 
 
 def make_app(url: str):
+    """The app on a migrated database, its start-up objects frozen out of the garbage
+    collector as gunicorn.conf.py does for each worker."""
+    import gc
     from portal import create_app, migrate
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": False})
     with app.app_context():
         migrate.upgrade(app)
+    gc.collect()
+    gc.freeze()
     return app
 
 
