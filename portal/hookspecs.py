@@ -153,8 +153,8 @@ def provider_catalog(ctx: RuleContext, organization_id: int) -> list[Exam] | Non
 def provider_recompute_plan(ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
     """The deadlines this plugin stores for ``ctx.provider``'s records that the rules in
     ``ctx`` would change: a list of :class:`portal.recompute.DeadlineChange` (``source`` names
-    your record type, ``record_id`` the record; ``old_at`` None for a deadline the rules now
-    add, ``new_at`` None for one they drop). Compare with what is stored and return only what
+    your record type, ``records`` the ids of the records sharing that change; ``old_at`` None
+    for a deadline the rules now add, ``new_at`` None for one they drop). Compare with what is stored and return only what
     differs. **Write nothing and take no lock**: the same answer is shown as a what-if preview
     with a context whose closures or settings are not saved. Ask the provider once per
     distinct question, not once per record.
@@ -171,9 +171,9 @@ def provider_recompute_apply(ctx: RuleContext, organization_id: int, changes: li
 
 
 @hookspec
-def provider_recompute_records(ctx: RuleContext, organization_id: int, changes: list[DeadlineChange]) -> list[PlanRecord]:
-    """Describe the records of the planned ``changes`` whose ``source`` is one of yours, for
-    people: a :class:`portal.recompute.PlanRecord` each (what kind of record, who or what —
+def provider_recompute_records(ctx: RuleContext, organization_id: int, records: list[tuple[str, int]]) -> list[PlanRecord]:
+    """Describe the ``records`` of a plan — (source, record id) pairs — whose source is one
+    of yours, for people: a :class:`portal.recompute.PlanRecord` each (what kind of record, who or what —
     the candidate, the exam day —, the exam, a link, and the DueItem uid of its deadlines).
     The what-if preview lists moved deadlines with them and the reminder digests match the
     moves to their items by the uid. Read only; one query for all the ids, not one per record.

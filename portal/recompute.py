@@ -16,12 +16,11 @@ once per distinct (exam, session start), however many bookings share it.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
 from sqlmodel import Session
 
 from portal.models import Booking, BookingDeadline, ExamSession
@@ -35,10 +34,12 @@ CHUNK = 2000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind
 
 @dataclass(frozen=True)
 class DeadlineChange:
-    """One stored deadline the new rules move, add (``old_at`` None) or drop (``new_at`` None)."""
+    """One change of stored deadlines, shared by every record in ``records``: their deadline
+    of ``kind`` moves from ``old_at`` to ``new_at`` (``old_at`` None: the rules now add it;
+    ``new_at`` None: they drop it), under ``rule``, explained by ``explanation``."""
 
     source: str  # what stores it: "booking", or a plugin's own record type
-    record_id: int
+    records: tuple[int, ...]  # ids of the records of ``source`` this change applies to
     kind: str
     old_at: datetime | None
     new_at: datetime | None
@@ -59,15 +60,16 @@ class RecomputePlan:
     changes: tuple[DeadlineChange, ...] = field(default=())
 
     def __len__(self) -> int:
-        return len(self.changes)
+        """How many stored deadlines change (moment or wording)."""
+        return sum(len(c.records) for c in self.changes)
 
     def __iter__(self) -> Iterator[DeadlineChange]:
         return iter(self.changes)
 
     @property
     def moved(self) -> int:
-        """How many deadlines change their moment (not only their wording)."""
-        return sum(1 for c in self.changes if c.moved)
+        """How many stored deadlines change their moment (not only their wording)."""
+        return sum(len(c.records) for c in self.changes if c.moved)
 
     def of(self, source: str) -> list[DeadlineChange]:
         return [c for c in self.changes if c.source == source]
@@ -91,13 +93,13 @@ class PlanRecord:
         return self.uid_format.format(kind=kind)
 
 
-def records(ctx: RuleContext, organization_id: int, changes: Iterable[DeadlineChange]) -> dict[tuple[str, int], PlanRecord]:
-    """The records of ``changes`` described by their plugins, by (source, record id). Reads
-    only; ask for the changes you show (a page of a preview), not for a whole large plan."""
-    changes = list(changes)
-    if not changes:
+def records(ctx: RuleContext, organization_id: int, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], PlanRecord]:
+    """The records ``wanted`` ((source, record id) pairs of a plan) described by their
+    plugins. Reads only; ask for what you show (a page of a preview), not a whole large plan."""
+    wanted = sorted(set(wanted))
+    if not wanted:
         return {}
-    return {(r.source, r.record_id): r for r in providers().recompute_records(ctx, organization_id, changes)}
+    return {(r.source, r.record_id): r for r in providers().recompute_records(ctx, organization_id, wanted)}
 
 
 def plan(db: Session, ctx: RuleContext, organization_id: int) -> RecomputePlan:
@@ -128,37 +130,46 @@ def _same(stored: tuple, answer: Deadline) -> bool:
 
 
 def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
-    """The stored deadlines of the provider's active bookings that ``ctx`` changes (read only)."""
-    rows = db.execute(
-        select(Booking.id, ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at,
-               BookingDeadline.rule, BookingDeadline.explanation_ja, BookingDeadline.explanation_en)
+    """The stored deadlines of the provider's active bookings that ``ctx`` changes (read only).
+
+    One grouped query: each row is a distinct stored deadline (exam, session start, kind,
+    moment, rule, explanation) with the bookings holding it, so the work in Python is per
+    distinct value, not per booking."""
+    rows = db.connection().execute(
+        select(ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule,
+               BookingDeadline.explanation_ja, BookingDeadline.explanation_en,
+               func.aggregate_strings(cast(Booking.id, String), ","))
         .select_from(Booking)
         .join(ExamSession, ExamSession.id == Booking.session_id)
         .outerjoin(BookingDeadline, BookingDeadline.booking_id == Booking.id)
         .where(Booking.organization_id == organization_id, Booking.provider == ctx.provider.id,
                Booking.status.in_(ACTIVE))
+        .group_by(ExamSession.exam, ExamSession.start, BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule,
+                  BookingDeadline.explanation_ja, BookingDeadline.explanation_en)
     ).all()
     answers: dict[tuple, dict[str, Deadline]] = {}  # one provider question per (exam, start)
-    stored_kinds: dict[int, tuple[tuple, set[str]]] = {}
+    holding: dict[tuple, dict[str, set[int]]] = {}  # (exam, start) → kind → bookings storing it
     changes: list[DeadlineChange] = []
-    for booking_id, exam, start, kind, at, rule, ja, en in rows:
+    for exam, start, kind, at, rule, ja, en, ids in rows:
         key = (exam, start)
-        new = answers.get(key)
-        if new is None:
-            new = answers[key] = {d.kind: d for d in providers().deadlines(ctx, DeadlineQuery(exam, start))}
-        kinds = stored_kinds.setdefault(booking_id, (key, set()))[1]
+        if key not in answers:
+            answers[key] = {d.kind: d for d in providers().deadlines(ctx, DeadlineQuery(exam, start))}
+        records = tuple(int(i) for i in ids.split(","))
+        holding.setdefault(key, {}).setdefault(kind, set()).update(records)
         if kind is None:
-            continue  # a booking without any stored deadline (yet)
-        kinds.add(kind)
-        answer = new.get(kind)
+            continue  # bookings without any stored deadline (yet)
+        answer = answers[key].get(kind)
         if answer is None:
-            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, None, rule, Msg(ja, en or ja)))
+            changes.append(DeadlineChange(BOOKING, records, kind, at, None, rule, Msg(ja, en or ja)))
         elif not _same((at, rule, ja, en), answer):
-            changes.append(DeadlineChange(BOOKING, booking_id, kind, at, answer.at, answer.rule, answer.explanation))
-    for booking_id, (key, kinds) in stored_kinds.items():
+            changes.append(DeadlineChange(BOOKING, records, kind, at, answer.at, answer.rule, answer.explanation))
+    for key, kinds in holding.items():
+        everyone = set().union(*kinds.values())
         for kind, answer in answers[key].items():
-            if kind not in kinds:
-                changes.append(DeadlineChange(BOOKING, booking_id, kind, None, answer.at, answer.rule, answer.explanation))
+            missing = everyone - kinds.get(kind, set())
+            if missing:
+                changes.append(DeadlineChange(BOOKING, tuple(sorted(missing)), kind, None, answer.at, answer.rule,
+                                              answer.explanation))
     return changes
 
 
@@ -172,57 +183,61 @@ CHANGED_MEANWHILE = Msg("期限の再計算中に予約が変更されたため�
 
 
 def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
-    """Write the core's booking-deadline changes with set-based statements: one UPDATE per
-    distinct (old value, new value) (bookings sharing exam and start share both), bulk INSERT
-    and DELETE, then the bookings' ``next_deadline_at`` in one statement per chunk of bookings.
-    Every UPDATE / DELETE is guarded on the planned old moment: a deadline that changed since
-    the plan was computed (another request moved the booking) refuses the whole recompute
-    (:class:`portal.guard.Conflict`, the caller's transaction rolls back)."""
+    """Write the core's booking-deadline changes with set-based statements: per change one
+    UPDATE / DELETE over its bookings (or a bulk INSERT), then the bookings'
+    ``next_deadline_at`` in one statement per chunk of bookings. Returns how many stored
+    deadlines were written. A booking whose deadline is no longer the planned old one is a
+    :class:`portal.guard.Conflict` (the caller's transaction rolls back)."""
     from portal import guard
-    updates: dict[tuple, list[int]] = defaultdict(list)
-    drops: dict[tuple, list[int]] = defaultdict(list)
+    table = BookingDeadline.__table__
+    connection = db.connection()
+    # Built once, executed per change with new parameters (no statement building per change).
+    # Guarded on the planned old moment: a deadline changed since the plan was computed
+    # (another request moved the booking) refuses the whole recompute.
+    of_change = (table.c.kind == bindparam("b_kind"), table.c.at == bindparam("b_old"),
+                 table.c.booking_id.in_(bindparam("b_ids", expanding=True)))
+    moving = update(table).where(*of_change).values(at=bindparam("b_at"), rule=bindparam("b_rule"),
+                                                    explanation_ja=bindparam("b_ja"), explanation_en=bindparam("b_en"))
+    dropping = delete(table).where(*of_change)
     additions: list[dict] = []
     touched: set[int] = set()
     count = 0
     for c in changes:
         if c.source != BOOKING:
             continue
-        count += 1
-        touched.add(c.record_id)
-        if c.new_at is None:
-            drops[(c.kind, c.old_at)].append(c.record_id)
-        elif c.old_at is None:
-            additions.append({"organization_id": organization_id, "booking_id": c.record_id, "kind": c.kind,
-                              "at": c.new_at, "rule": c.rule, "explanation_ja": c.explanation.ja,
-                              "explanation_en": c.explanation.en})
-        else:
-            updates[(c.kind, c.old_at, c.new_at, c.rule, c.explanation.ja, c.explanation.en)].append(c.record_id)
-    table = BookingDeadline.__table__
-    conflict = guard.Conflict("deadlines_changed", CHANGED_MEANWHILE)
-    for (kind, old_at, at, rule, ja, en), ids in updates.items():
-        for chunk in _chunks(ids):
-            guarded = update(table).where(table.c.kind == kind, table.c.at == old_at, table.c.booking_id.in_(chunk))
-            guard.guarded(db, guarded.values(at=at, rule=rule, explanation_ja=ja, explanation_en=en), conflict,
-                          expected=len(chunk))
-    for (kind, old_at), ids in drops.items():
-        for chunk in _chunks(ids):
-            guard.guarded(db, delete(table).where(table.c.kind == kind, table.c.at == old_at,
-                                                  table.c.booking_id.in_(chunk)), conflict, expected=len(chunk))
+        count += len(c.records)
+        touched.update(c.records)
+        if c.old_at is None:
+            additions.extend({"organization_id": organization_id, "booking_id": record, "kind": c.kind, "at": c.new_at,
+                              "rule": c.rule, "explanation_ja": c.explanation.ja, "explanation_en": c.explanation.en}
+                             for record in c.records)
+            continue
+        for chunk in _chunks(list(c.records)):
+            if c.new_at is None:
+                result = connection.execute(dropping, {"b_kind": c.kind, "b_old": c.old_at, "b_ids": chunk})
+            else:
+                result = connection.execute(moving, {"b_kind": c.kind, "b_old": c.old_at, "b_ids": chunk,
+                                                     "b_at": c.new_at, "b_rule": c.rule, "b_ja": c.explanation.ja,
+                                                     "b_en": c.explanation.en})
+            if result.rowcount != len(chunk):
+                raise guard.Conflict("deadlines_changed", CHANGED_MEANWHILE)
     if additions:
-        db.execute(insert(table), additions)
+        connection.execute(insert(table), additions)
     booking = Booking.__table__
     earliest = select(func.min(table.c.at)).where(table.c.booking_id == booking.c.id).scalar_subquery()
+    following = update(booking).where(booking.c.id.in_(bindparam("b_ids", expanding=True))).values(
+        next_deadline_at=earliest)
     for chunk in _chunks(sorted(touched)):
-        db.execute(update(booking).where(booking.c.id.in_(chunk)).values(next_deadline_at=earliest))
+        connection.execute(following, {"b_ids": chunk})
     return count
 
 
 def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
-                      changes: Iterable[DeadlineChange]) -> list[PlanRecord]:
-    """The core's bookings among ``changes``: candidate, exam and the booking's page."""
+                      wanted: Iterable[tuple[str, int]]) -> list[PlanRecord]:
+    """The core's bookings among ``wanted``: candidate, exam and the booking's page."""
     from flask import has_request_context, url_for
     from portal.models import Candidate
-    ids = sorted({c.record_id for c in changes if c.source == BOOKING})
+    ids = sorted({record for source, record in wanted if source == BOOKING})
     endpoint = ctx.provider.booking_endpoint or "bookings.detail"
     described = []
     for chunk in _chunks(ids):

@@ -11,8 +11,6 @@ preview), nothing is saved and the admin sees the new plan instead (:class:`Plan
 from __future__ import annotations
 
 import hashlib
-import heapq
-from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -71,30 +69,33 @@ def _iso(at: datetime | None) -> str | None:
 
 def fingerprint(plan: RecomputePlan) -> str:
     """A short hash of everything the plan would write, independent of its order: the save
-    compares it with the one the admin saw. Changes sharing their values (the bookings of
-    one session) are hashed as one line with their sorted record ids."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for c in plan.changes:
-        groups[(c.source, c.kind, c.old_at, c.new_at, c.rule, c.explanation)].append(c.record_id)
-    lines = sorted(repr((source, kind, _iso(old_at), _iso(new_at), rule, why.ja, why.en, sorted(ids)))
-                   for (source, kind, old_at, new_at, rule, why), ids in groups.items())
+    compares it with the one the admin saw."""
+    lines = sorted(repr((c.source, c.kind, _iso(c.old_at), _iso(c.new_at), c.rule, c.explanation.ja, c.explanation.en,
+                         sorted(c.records))) for c in plan.changes)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
+
+
+def _what(source: str, record: PlanRecord | None) -> Msg:
+    """The kind of record ("予約", "試験日" …) as its plugin names it, else its source."""
+    return record.what if record else Msg(source, source)
 
 
 @dataclass(frozen=True)
 class Move:
-    """A moved deadline as a preview lists it: the change and its record as people know it."""
+    """One moved deadline as a preview lists it: the change, the record it moves, and that
+    record as people know it (``None`` if its plugin did not describe it)."""
 
     change: DeadlineChange
-    record: PlanRecord | None  # None: the plugin did not describe it
+    record_id: int
+    record: PlanRecord | None
 
     @property
     def subject(self) -> str:
-        return self.record.subject if self.record else f"{self.change.source} #{self.change.record_id}"
+        return self.record.subject if self.record else f"{self.change.source} #{self.record_id}"
 
     @property
     def what(self) -> Msg:
-        return self.record.what if self.record else Msg(self.change.source, self.change.source)
+        return _what(self.change.source, self.record)
 
     @property
     def exam(self) -> str | None:
@@ -107,7 +108,7 @@ class Move:
     @property
     def uid(self) -> str:
         c = self.change
-        return self.record.uid(c.kind) if self.record else f"{c.source}-{c.kind}-{c.record_id}"
+        return self.record.uid(c.kind) if self.record else f"{c.source}-{c.kind}-{self.record_id}"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class Preview:
 
     provider: str
     fingerprint: str
-    moved: int  # deadlines whose moment changes
+    moved: int  # stored deadlines whose moment changes
     updated: int  # stored deadlines rewritten (moved, or only the rule / explanation changed)
     records: tuple[tuple[str, Msg, int], ...]  # moved records per source: (source, what, how many)
     into_past: int  # moved to today or to a day already past
@@ -132,40 +133,40 @@ class Preview:
     unlisted: int
 
 
-def moved_into_past(change: DeadlineChange, today: date) -> bool:
-    return change.new_at is not None and jst(change.new_at).date() <= today
-
-
 _NEVER = datetime.max.replace(tzinfo=JST)
 
 
 def _display_key(change: DeadlineChange) -> tuple:
-    return (change.new_at is None, change.new_at or _NEVER, change.source, change.record_id, change.kind)
+    return (change.new_at is None, change.new_at or _NEVER, change.source, change.kind)
 
 
 def summarise(ctx: RuleContext, plan: RecomputePlan, today: date | None = None, listed: int = LISTED) -> Preview:
-    """Counts over the whole plan; the first ``listed`` moves picked without sorting them all,
-    and the records described (hook ``provider_recompute_records``) only for those and one of
-    each kind of record, however large the plan."""
+    """Counts over the whole plan (a change holds every record sharing it, so this is work
+    per distinct change); the records described (hook ``provider_recompute_records``) only
+    for the first ``listed`` moves and one of each kind of record, however large the plan."""
     today = today or now_jst().date()
     tomorrow = datetime.combine(today + timedelta(days=1), time(0, 0), JST)
-    moves = [c for c in plan.changes if c.moved]
-    shown = heapq.nsmallest(listed, moves, key=_display_key)
+    changes = sorted((c for c in plan.changes if c.moved), key=_display_key)
+    shown: list[tuple[DeadlineChange, int]] = []
     per_source: dict[str, set[int]] = {}
-    first_of_source: dict[str, DeadlineChange] = {}
-    for c in moves:
-        per_source.setdefault(c.source, set()).add(c.record_id)
-        first_of_source.setdefault(c.source, c)
-    described = recompute.records(ctx, plan.organization_id, [*shown, *first_of_source.values()])
-    what = {source: Move(c, described.get((c.source, c.record_id))).what for source, c in first_of_source.items()}
+    first_of_source: dict[str, tuple[str, int]] = {}
+    for c in changes:
+        per_source.setdefault(c.source, set()).update(c.records)
+        first_of_source.setdefault(c.source, (c.source, min(c.records)))
+        if len(shown) < listed:
+            shown.extend((c, record) for record in sorted(c.records)[:listed - len(shown)])
+    described = recompute.records(ctx, plan.organization_id,
+                                  [*((c.source, r) for c, r in shown), *first_of_source.values()])
+    what = {source: _what(source, described.get(key)) for source, key in first_of_source.items()}
     groups = []
-    for day, changes in groupby(shown, key=lambda c: jst(c.new_at).date() if c.new_at else None):
-        rows = tuple(Move(c, described.get((c.source, c.record_id))) for c in changes)
+    for day, pairs in groupby(shown, key=lambda pair: jst(pair[0].new_at).date() if pair[0].new_at else None):
+        rows = tuple(Move(c, r, described.get((c.source, r))) for c, r in pairs)
         groups.append(DayGroup(day, rows, past=day is not None and day <= today, today=day == today))
-    return Preview(provider=ctx.provider.id, fingerprint=fingerprint(plan), moved=len(moves), updated=len(plan.changes),
+    moved = sum(len(c.records) for c in changes)
+    return Preview(provider=ctx.provider.id, fingerprint=fingerprint(plan), moved=moved, updated=len(plan),
                    records=tuple((source, what[source], len(ids)) for source, ids in per_source.items()),
-                   into_past=sum(1 for c in moves if c.new_at is not None and c.new_at < tomorrow),
-                   groups=tuple(groups), unlisted=len(moves) - len(shown))
+                   into_past=sum(len(c.records) for c in changes if c.new_at is not None and c.new_at < tomorrow),
+                   groups=tuple(groups), unlisted=moved - len(shown))
 
 
 # --------------------------------------------------------------------------- show or write
@@ -238,18 +239,25 @@ def recomputing(s: Session, organization_id: int, provider_id: str, shown: str |
         raise PlanChanged(summarise(ctx, plan), first_look=shown == "")
     recompute.apply(s, ctx, plan)
     providers().recompute_legacy(ctx, organization_id)  # plugins without a plan (not previewed)
-    moves = [c for c in plan.changes if c.moved]
+    moves = [(c, record) for c in plan.changes if c.moved for record in c.records]
     if moves:
-        described = recompute.records(ctx, organization_id, moves)
+        described = recompute.records(ctx, organization_id, {(c.source, r) for c, r in moves})
         now = now_jst()
         s.execute(insert(DeadlineMove.__table__), [
-            {"organization_id": organization_id, "provider": provider_id, "uid": Move(c, described.get((c.source, c.record_id))).uid,
-             "record": c.source, "record_id": c.record_id, "kind": c.kind, "old_at": c.old_at, "new_at": c.new_at,
-             "rule": c.rule, "moved_at": now} for c in moves])
-    done.moved, done.updated = len(moves), len(plan.changes)
+            {"organization_id": organization_id, "provider": provider_id, "record": c.source, "record_id": r,
+             "uid": Move(c, r, described.get((c.source, r))).uid, "kind": c.kind, "old_at": c.old_at,
+             "new_at": c.new_at, "rule": c.rule, "moved_at": now} for c, r in moves])
+    done.moved, done.updated = len(moves), len(plan)
     done.records = {}
-    for source, record_id in {(c.source, c.record_id) for c in moves}:
-        done.records[source] = done.records.get(source, 0) + 1
+    for source, ids in _records_by_source(c for c in plan.changes if c.moved).items():
+        done.records[source] = len(ids)
+
+
+def _records_by_source(changes) -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {}
+    for c in changes:
+        found.setdefault(c.source, set()).update(c.records)
+    return found
 
 
 @dataclass(frozen=True)

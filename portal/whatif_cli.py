@@ -99,7 +99,7 @@ def _as_json(org, gone, p, lang: str) -> dict:
         "deadlines_moved": p.moved, "deadlines_updated": p.updated,
         "records": {source: count for source, _what, count in p.records},
         "into_past_or_today": p.into_past, "unlisted": p.unlisted,
-        "moves": [{"record": m.change.source, "record_id": m.change.record_id, "uid": m.uid, "subject": m.subject,
+        "moves": [{"record": m.change.source, "record_id": m.record_id, "uid": m.uid, "subject": m.subject,
                    "exam": m.exam, "kind": m.change.kind, "old": _iso(m.change.old_at), "new": _iso(m.change.new_at),
                    "rule": m.change.rule, "explanation": m.change.explanation.text(lang), "into_past_or_today": g.past}
                   for g in p.groups for m in g.moves],

@@ -3,6 +3,7 @@ writes; one provider question per distinct (exam, session start) (issue 10)."""
 from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlmodel import select
 
 from helpers import count_statements, make_booking, make_candidate, make_session
@@ -47,13 +48,13 @@ class Ledger:
 
     @hookimpl
     def provider_recompute_plan(self, ctx, organization_id):
-        return [DeadlineChange("ledger", 7, "report", None, datetime(2027, 3, 1, tzinfo=JST), "LED-1", Msg("報告", "report"))]
+        return [DeadlineChange("ledger", (7,), "report", None, datetime(2027, 3, 1, tzinfo=JST), "LED-1", Msg("報告", "report"))]
 
     @hookimpl
     def provider_recompute_apply(self, ctx, organization_id, changes):
         mine = [c for c in changes if c.source == "ledger"]
         Ledger.applied.append(mine)
-        return len(mine)
+        return sum(len(c.records) for c in mine)
 
 
 @pytest.fixture
@@ -150,7 +151,9 @@ def test_the_plan_only_reads_and_reports_old_and_new(app, org_factory):
         s.rollback()
     assert _stored(app) == before  # nothing written
     booking_changes = plan.of(recompute.BOOKING)
-    assert len(booking_changes) == 2 and plan.moved == 3  # 2 bookings + the ledger's new record
+    assert sum(len(c.records) for c in booking_changes) == 2 and plan.moved == len(plan) == 3  # + the ledger's record
+    with app.app_context():
+        assert {r for c in booking_changes for r in c.records} == set(db.session().exec(select(Booking.id)).all())
     for change in booking_changes:
         assert change.kind == "change" and change.rule == "TOY-1"
         assert change.old_at == datetime(2027, 3, 10, 23, 59, 59, tzinfo=JST)
@@ -195,3 +198,35 @@ def test_the_admin_page_says_how_many_deadlines_moved(app, logged_in):
     r = client.post("/admin/providers/toy/closures", data={"label": "臨時休業", "start_date": "2027-03-11"},
                     headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert r.status_code == 200 and 'data-moved="5"' in r.get_data(as_text=True)  # 4 bookings + the ledger's record
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(closed=st.sets(st.dates(date(2027, 3, 1), date(2027, 3, 19)), max_size=6),
+       payment=st.booleans())
+def test_after_recompute_stored_deadlines_are_what_the_rules_say_and_a_second_plan_is_empty(app, org_factory, closed, payment):
+    """Invariant: whatever closures and settings, recompute leaves exactly what storing every
+    booking afresh would, and planning again finds nothing to change."""
+    with app.app_context():
+        org_ids = db.session().exec(select(Booking.organization_id)).all()
+    if not org_ids:
+        org_id, *_ = org_factory(email=f"p{len(closed)}@example.jp")
+        _book(app, org_id, [make_session(app, org_id, "toy", "T1", start, capacity=10)
+                            for start in (FRIDAY, MONDAY, MONDAY + timedelta(days=3))], 2)
+    else:
+        org_id = org_ids[0]
+    with app.app_context():
+        with db.transaction() as s:
+            for row in s.exec(select(ClosureDay).where(ClosureDay.provider == "toy")).all():
+                s.delete(row)
+            for day in closed:
+                s.add(ClosureDay(organization_id=org_id, provider="toy", start_date=day, end_date=day, label_ja=f"休{day}"))
+            setting = s.exec(select(ProviderSettingValue).where(ProviderSettingValue.key == "payment_deadline")).first()
+            setting = setting or ProviderSettingValue(organization_id=org_id, provider="toy", key="payment_deadline")
+            setting.value = payment
+            s.add(setting)
+            s.flush()
+            recompute_deadlines(s, org_id, "toy")
+    assert _stored(app) == _fresh(app, org_id)
+    with app.app_context():
+        s = db.session()
+        assert len(recompute.plan(s, rule_context.org_context(s, org_id, "toy"), org_id).of(recompute.BOOKING)) == 0

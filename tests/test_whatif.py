@@ -76,21 +76,24 @@ def test_preview_lists_the_moves_by_new_date_and_flags_a_move_into_the_past(froz
 def test_preview_flags_today_and_past_and_counts_every_move_while_listing_the_first(app):
     from portal.recompute import RecomputePlan
 
-    def change(i, new_day):
+    def change(records, new_day, kind="change"):
         new = end_of_day(new_day) if new_day else None
-        return DeadlineChange("booking", i, "change", end_of_day(date(2026, 12, 1)), new, "R-1", Msg("理由", "why"))
+        return DeadlineChange("booking", tuple(records), kind, end_of_day(date(2026, 12, 1)), new, "R-1", Msg("理由", "why"))
 
-    plan = RecomputePlan(1, "prometric", (change(1, date(2026, 11, 24)), change(2, date(2026, 11, 20)),
-                                          change(3, date(2026, 11, 30)), change(4, date(2026, 11, 30)), change(5, None)))
+    plan = RecomputePlan(1, "prometric", (change([1], date(2026, 11, 24)), change([2], date(2026, 11, 20)),
+                                          change([3, 4], date(2026, 11, 30)), change([3], date(2026, 11, 30), "cancel"),
+                                          change([5], None)))
     with app.test_request_context("/"):
         ctx = app.extensions["exam_portal.providers"].default_context("prometric")
         preview = whatif.summarise(ctx, plan, today=date(2026, 11, 24), listed=4)
-    assert preview.moved == 5 and preview.into_past == 2 and preview.unlisted == 1
-    assert [(source, count) for source, _what, count in preview.records] == [("booking", 5)]
-    assert [(g.day, g.today, g.past, len(g.moves)) for g in preview.groups] == [
-        (date(2026, 11, 20), False, True, 1), (date(2026, 11, 24), True, True, 1), (date(2026, 11, 30), False, False, 2)]
+    assert preview.moved == 6 and preview.into_past == 2 and preview.unlisted == 2
+    assert [(source, count) for source, _what, count in preview.records] == [("booking", 5)]  # 5 bookings
+    assert [(g.day, g.today, g.past, [m.record_id for m in g.moves]) for g in preview.groups] == [
+        (date(2026, 11, 20), False, True, [2]), (date(2026, 11, 24), True, True, [1]), (date(2026, 11, 30), False, False, [3, 3])]
     assert whatif.fingerprint(plan) == whatif.fingerprint(RecomputePlan(1, "prometric", tuple(reversed(plan.changes))))
     assert whatif.fingerprint(plan) != whatif.fingerprint(RecomputePlan(1, "prometric", plan.changes[:-1]))
+    bigger = (*plan.changes[:2], change([3, 4, 6], date(2026, 11, 30)), *plan.changes[3:])
+    assert whatif.fingerprint(plan) != whatif.fingerprint(RecomputePlan(1, "prometric", bigger))
 
 
 def test_incomplete_input_gets_a_hint_not_an_error(app, logged_in):
@@ -317,19 +320,19 @@ class LaterStore:
         shift = ctx.calendar.business_days_before(self.EXAM_DAY, 3)
         new, old = end_of_day(shift.day), LaterStore.stored[7]
         why = Msg(f"3営業日前({shift.skipped_text('ja')})", f"3 business days before ({shift.skipped_text('en')})")
-        return [] if new == old else [DeadlineChange(self.SOURCE, 7, "application", old, new, "LS-1", why)]
+        return [] if new == old else [DeadlineChange(self.SOURCE, (7,), "application", old, new, "LS-1", why)]
 
     @hookimpl
     def provider_recompute_apply(self, ctx, organization_id, changes):
-        mine = [c for c in changes if c.source == self.SOURCE]
-        for c in mine:
-            LaterStore.stored[c.record_id] = c.new_at
+        mine = [(c, record) for c in changes if c.source == self.SOURCE for record in c.records]
+        for c, record in mine:
+            LaterStore.stored[record] = c.new_at
         return len(mine)
 
     @hookimpl
-    def provider_recompute_records(self, ctx, organization_id, changes):
-        return [PlanRecord(self.SOURCE, c.record_id, Msg("団体受験の回", "group session"), "第7回 団体検定", "G1", "/p/later/7",
-                           "later_store-{kind}-session-7") for c in changes if c.source == self.SOURCE]
+    def provider_recompute_records(self, ctx, organization_id, records):
+        return [PlanRecord(self.SOURCE, record, Msg("団体受験の回", "group session"), "第7回 団体検定", "G1", "/p/later/7",
+                           "later_store-{kind}-session-7") for source, record in records if source == self.SOURCE]
 
 
 def test_a_provider_added_later_is_previewed_and_saved_through_its_hooks(frozen, make_app, org_factory):
@@ -386,15 +389,15 @@ def demo(frozen, app):
     return org_id
 
 
-def _stored_value(s, change):
+def _stored_value(s, move):
     from plugins.odyssey.models import OdysseyExamDay
-    if change.source == "booking":
-        row = s.exec(select(BookingDeadline).where(BookingDeadline.booking_id == change.record_id,
-                                                   BookingDeadline.kind == change.kind)).first()
+    if move.change.source == "booking":
+        row = s.exec(select(BookingDeadline).where(BookingDeadline.booking_id == move.record_id,
+                                                   BookingDeadline.kind == move.change.kind)).first()
         return row.at if row else None
-    if change.source == "odyssey_exam_day":
-        return s.get(OdysseyExamDay, change.record_id).application_deadline
-    raise AssertionError(f"unknown source {change.source}")
+    if move.change.source == "odyssey_exam_day":
+        return s.get(OdysseyExamDay, move.record_id).application_deadline
+    raise AssertionError(f"unknown source {move.change.source}")
 
 
 def _assert_stored_deadlines_follow_the_rules(s, org_id, provider_id):
@@ -461,7 +464,7 @@ def test_the_preview_equals_what_the_save_writes_on_the_demo_data(app, demo):
                 seen["moved"] += preview.moved > 0
                 seen["into_past"] += preview.into_past > 0
                 for move in whatif.moves_of(preview):
-                    assert _stored_value(s, move.change) == move.change.new_at, move
+                    assert _stored_value(s, move) == move.change.new_at, move
                 _assert_stored_deadlines_follow_the_rules(s, org_id, provider)
                 ctx = org_context(s, org_id, provider)
                 assert recompute.plan(s, ctx, org_id).changes == ()  # nothing left to recompute

@@ -448,40 +448,39 @@ def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[Dead
     rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start, OdysseyExamDay.application_deadline).where(
         OdysseyExamDay.organization_id == org_id, OdysseyExamDay.state == states.DRAFT)).all()
     answers: dict[date, object] = {}
-    changes = []
+    moving: dict[tuple, list[int]] = {}  # (exam day, stored deadline) → exam days
     for day_id, exam_start, stored in rows:
         exam_day = jst(exam_start).date()
         if exam_day not in answers:
             answers[exam_day] = deadlines.application_deadline(ctx.calendar, exam_day)
-        new = answers[exam_day]
-        if new.at != stored:
-            changes.append(DeadlineChange(EXAM_DAY, day_id, new.kind, stored, new.at, new.rule, new.explanation))
-    return changes
+        if answers[exam_day].at != stored:
+            moving.setdefault((exam_day, stored), []).append(day_id)
+    return [DeadlineChange(EXAM_DAY, tuple(ids), answers[day].kind, stored, answers[day].at, answers[day].rule,
+                           answers[day].explanation) for (day, stored), ids in moving.items()]
 
 
 def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
-    """One UPDATE per distinct (old, new) deadline, guarded on the old one and the draft
+    """One UPDATE per planned change, guarded on the planned old deadline and the draft
     state: a day changed since the plan was computed refuses the whole recompute."""
     from portal import guard
-    by_moment: dict[tuple[datetime, datetime], list[int]] = {}
+    table = OdysseyExamDay.__table__
+    count = 0
     for c in changes:
         if c.source == EXAM_DAY:
-            by_moment.setdefault((c.old_at, c.new_at), []).append(c.record_id)
-    table = OdysseyExamDay.__table__
-    conflict = guard.Conflict("deadlines_changed", Msg(
-        "期限の再計算中に試験日が変更されたため、保存していません。もう一度お試しください。",
-        "An exam day changed while its deadlines were being recomputed, so nothing was saved. Try again."))
-    for (old_at, at), ids in by_moment.items():
-        guard.guarded(db, update(table).where(table.c.id.in_(ids), table.c.application_deadline == old_at,
-                                              table.c.state == states.DRAFT).values(application_deadline=at),
-                      conflict, expected=len(ids))
-    return sum(len(ids) for ids in by_moment.values())
+            guard.guarded(db, update(table).where(table.c.id.in_(c.records), table.c.application_deadline == c.old_at,
+                                                  table.c.state == states.DRAFT).values(application_deadline=c.new_at),
+                          lambda: guard.Conflict("deadlines_changed", Msg(
+                              "期限の再計算中に試験日が変更されたため、保存していません。もう一度お試しください。",
+                              "An exam day changed while its deadlines were being recomputed, so nothing was saved. "
+                              "Try again.")), expected=len(c.records))
+            count += len(c.records)
+    return count
 
 
-def describe_exam_days(db: Session, org_id: int, changes: Iterable[DeadlineChange]) -> list[PlanRecord]:
-    """The exam days among a plan's changes, as the dashboard names them (portal.recompute)."""
+def describe_exam_days(db: Session, org_id: int, wanted: Iterable[tuple[str, int]]) -> list[PlanRecord]:
+    """The exam days among a plan's records, as the dashboard names them (portal.recompute)."""
     from flask import has_request_context, url_for
-    ids = sorted({c.record_id for c in changes if c.source == EXAM_DAY})
+    ids = sorted({record for source, record in wanted if source == EXAM_DAY})
     if not ids:
         return []
     rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start).where(

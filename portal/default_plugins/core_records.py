@@ -19,7 +19,8 @@ def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime
     """One indexed query (booking_deadline (organization_id, at)), ordered and cut by ``limit``."""
     if not ctx.provider.bookings:
         return []
-    query = (select(BookingDeadline, Booking, Candidate)
+    query = (select(BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule, BookingDeadline.explanation_ja,
+                    BookingDeadline.explanation_en, Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
              .join(Booking, Booking.id == BookingDeadline.booking_id)
              .join(Candidate, Candidate.id == Booking.candidate_id)
              .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
@@ -29,12 +30,11 @@ def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime
         query = query.where(BookingDeadline.kind == kind)
     if limit is not None:
         query = query.limit(limit)
-    rows = db.session().exec(query).all()
-    return [DueItem(provider=ctx.provider.id, kind=d.kind, at=d.at, rule=d.rule,
-                    explanation=Msg(d.explanation_ja, d.explanation_en or d.explanation_ja),
-                    subject=f"{c.display_name} — {b.exam}", url=url_for("bookings.detail", booking_id=b.id),
-                    uid=f"{ctx.provider.id}-{d.kind}-booking-{b.id}")
-            for d, b, c in rows]
+    provider = ctx.provider.id
+    return [DueItem(provider=provider, kind=kind_, at=at, rule=rule, explanation=Msg(ja, en or ja),
+                    subject=f"{family} {given} — {exam}", url=url_for("bookings.detail", booking_id=booking_id),
+                    uid=f"{provider}-{kind_}-booking-{booking_id}")
+            for kind_, at, rule, ja, en, booking_id, exam, family, given in db.session().execute(query)]
 
 
 @hookimpl
@@ -73,9 +73,9 @@ def provider_recompute_apply(ctx, organization_id: int, changes):
 
 
 @hookimpl
-def provider_recompute_records(ctx, organization_id: int, changes):
+def provider_recompute_records(ctx, organization_id: int, records):
     from portal.recompute import describe_bookings
-    return describe_bookings(db.session(), ctx, organization_id, changes)
+    return describe_bookings(db.session(), ctx, organization_id, records)
 
 
 @hookimpl
