@@ -41,7 +41,6 @@ translations: install
 
 bench: install-test
 	$(BIN)/python bench/run.py
-	$(BIN)/python bench/whatif.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -193,8 +193,10 @@ def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable
     connection = db.connection()
     # Built once, executed per change with new parameters (no statement building per change).
     # Guarded on the planned old moment: a deadline changed since the plan was computed
-    # (another request moved the booking) refuses the whole recompute.
-    of_change = (table.c.kind == bindparam("b_kind"), table.c.at == bindparam("b_old"),
+    # (another request moved the booking) refuses the whole recompute. The guard is wrapped
+    # (coalesce) so that it never steers the planner off the (booking_id, kind) index onto
+    # the index of ``at`` (SQLite would when many rows share a moment).
+    of_change = (table.c.kind == bindparam("b_kind"), func.coalesce(table.c.at, table.c.at) == bindparam("b_old"),
                  table.c.booking_id.in_(bindparam("b_ids", expanding=True)))
     moving = update(table).where(*of_change).values(at=bindparam("b_at"), rule=bindparam("b_rule"),
                                                     explanation_ja=bindparam("b_ja"), explanation_en=bindparam("b_en"))
