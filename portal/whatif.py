@@ -200,11 +200,18 @@ class PlanChanged(RuleRefusal):
         self.first_look = first_look
 
 
-def first_look(organization_id: int, provider_id: str, edit: RulesEdit) -> PlanChanged:
-    """A save whose form carries an empty ``plan`` (no preview was shown yet, e.g. a form
-    sent without JavaScript, or the first press of a delete button): the refusal to show
-    instead, with the preview computed read-only like any other. Nothing is written."""
-    return PlanChanged(preview(organization_id, provider_id, edit), first_look=True)
+def confirmed(organization_id: int, provider_id: str, edit: RulesEdit, shown: str | None) -> str | None:
+    """The fingerprint a save checks its plan against. A form that carries an empty ``plan``
+    (no preview shown yet: a form sent without JavaScript, the first press of a delete
+    button) gets the preview instead — computed read-only, nothing written — unless the edit
+    changes no deadline, which needs no confirmation (the save still checks that it still
+    changes none)."""
+    if shown != "":
+        return shown
+    seen = preview(organization_id, provider_id, edit)
+    if seen.updated:
+        raise PlanChanged(seen, first_look=True)
+    return seen.fingerprint
 
 
 @dataclass

@@ -296,6 +296,8 @@ def test_settings_and_catalog_edits_are_previewed_and_saved_with_their_plan(froz
     r = _post(client, token, "/admin/providers/prometric/catalog", {**entry, "plan": _plan_of(shown)})
     assert r.status_code == 200 and 'data-exam="NEW-1"' in r.get_data(as_text=True)
     assert "期限は変わりませんでした" in r.get_data(as_text=True)
+    r = _post(client, token, "/admin/providers/prometric/catalog", {**entry, "name": "改名", "plan": ""})
+    assert r.status_code == 200 and "期限は変わりませんでした" in r.get_data(as_text=True)  # nothing to confirm
 
 
 # --------------------------------------------------------------------------- a provider added later

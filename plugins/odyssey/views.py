@@ -375,12 +375,12 @@ def save_subject():
     form = request.form
     try:
         code, name, family, amounts, active = _subject_input(form)
-        if whatif.form_fingerprint(form) == "":
-            raise whatif.first_look(org_id(), services.PROVIDER_ID, _subject_edit(code, name, family, amounts, active))
+        shown = whatif.confirmed(org_id(), services.PROVIDER_ID, _subject_edit(code, name, family, amounts, active),
+                                 whatif.form_fingerprint(form))
         with db.transaction() as s:
             row = s.exec(scoped(OdysseySubject).where(OdysseySubject.code == code)).first()
             before = audit.snapshot(row) if row else None
-            with whatif.recomputing(s, org_id(), services.PROVIDER_ID, whatif.form_fingerprint(form)) as done:
+            with whatif.recomputing(s, org_id(), services.PROVIDER_ID, shown) as done:
                 if row is None:
                     row = OdysseySubject(organization_id=org_id(), code=code, name=name, family=family)
                 _apply_subject(row, name, family, amounts, active)

@@ -143,10 +143,10 @@ def add_closure(provider_id: str):
     form = request.form
     try:
         closure = closure_input(form)
-        if whatif.form_fingerprint(form) == "":
-            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(add_closures=(closure.rule(),)))
+        shown = whatif.confirmed(org_id(), provider_id, whatif.RulesEdit(add_closures=(closure.rule(),)),
+                                 whatif.form_fingerprint(form))
         with db.transaction() as s:
-            with whatif.recomputing(s, org_id(), provider_id, whatif.form_fingerprint(form)) as done:
+            with whatif.recomputing(s, org_id(), provider_id, shown) as done:
                 row = ClosureDay(organization_id=org_id(), provider=provider_id, start_date=closure.start,
                                  end_date=closure.end, yearly=closure.yearly, label_ja=closure.label,
                                  label_en=closure.label)
@@ -167,11 +167,11 @@ def delete_closure(closure_id: int):
     row = get_or_404(ClosureDay, closure_id)
     provider_id = row.provider
     try:
-        if whatif.form_fingerprint(request.form) == "":
-            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(remove_closures=frozenset({closure_id})))
+        shown = whatif.confirmed(org_id(), provider_id, whatif.RulesEdit(remove_closures=frozenset({closure_id})),
+                                 whatif.form_fingerprint(request.form))
         with db.transaction() as s:
             before = audit.snapshot(row)
-            with whatif.recomputing(s, org_id(), provider_id, whatif.form_fingerprint(request.form)) as done:
+            with whatif.recomputing(s, org_id(), provider_id, shown) as done:
                 s.delete(row)
             audit.record(s, org_id(), current_user.id, "delete", "closure_day", closure_id, before, done.audit())
     except whatif.PlanChanged as exc:
@@ -196,13 +196,13 @@ def save_settings(provider_id: str):
     if errors:
         return _render(provider_id, errors, request.form, 422)
     try:
-        if whatif.form_fingerprint(request.form) == "":
-            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(settings=values))
+        shown = whatif.confirmed(org_id(), provider_id, whatif.RulesEdit(settings=values),
+                                 whatif.form_fingerprint(request.form))
         with db.transaction() as s:
             rows = {r.key: r for r in s.exec(select(ProviderSettingValue).where(
                 ProviderSettingValue.organization_id == org_id(), ProviderSettingValue.provider == provider_id)).all()}
             before = {k: r.value for k, r in rows.items() if k in values}
-            with whatif.recomputing(s, org_id(), provider_id, whatif.form_fingerprint(request.form)) as done:
+            with whatif.recomputing(s, org_id(), provider_id, shown) as done:
                 for key, value in values.items():
                     row = rows.get(key) or ProviderSettingValue(organization_id=org_id(), provider=provider_id, key=key)
                     row.value = value
@@ -253,13 +253,13 @@ def save_catalog_entry(provider_id: str):
     if errors:
         return _catalog_page(provider_id, errors, form, 422)
     try:
-        if whatif.form_fingerprint(form) == "":
-            raise whatif.first_look(org_id(), provider_id, whatif.RulesEdit(catalog_entry=entry))
+        shown = whatif.confirmed(org_id(), provider_id, whatif.RulesEdit(catalog_entry=entry),
+                                 whatif.form_fingerprint(form))
         with db.transaction() as s:
             row = s.exec(select(CatalogEntry).where(CatalogEntry.organization_id == org_id(), CatalogEntry.provider == provider_id,
                                                     CatalogEntry.code == entry.code)).first()
             before = audit.snapshot(row) if row else None
-            with whatif.recomputing(s, org_id(), provider_id, whatif.form_fingerprint(form)) as done:
+            with whatif.recomputing(s, org_id(), provider_id, shown) as done:
                 row = row or entry
                 row.name, row.price, row.duration_minutes = entry.name, entry.price, entry.duration_minutes
                 s.add(row)
