@@ -166,9 +166,8 @@ def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable
     additions: list[dict] = []
     touched: set[int] = set()
     count = 0
+    changes = [c for c in changes if c.source == BOOKING]
     for c in changes:
-        if c.source != BOOKING:
-            continue
         count += len(c.records)
         touched.update(c.records)
         if c.old_at is None:
@@ -184,10 +183,22 @@ def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable
                                             "b_ja": c.explanation.ja, "b_en": c.explanation.en})
     if additions:
         connection.execute(insert(table), additions)
-    booking = Booking.__table__
-    earliest = select(func.min(table.c.at)).where(table.c.booking_id == booking.c.id).scalar_subquery()
-    following = update(booking).where(booking.c.id.in_(bindparam("b_ids", expanding=True))).values(
-        next_deadline_at=earliest)
-    for chunk in _chunks(sorted(touched)):
-        connection.execute(following, {"b_ids": chunk})
+    _store_next_deadlines(connection, sorted(touched), emptied=any(c.new_at is None for c in changes))
     return count
+
+
+def _store_next_deadlines(connection, booking_ids: list[int], emptied: bool) -> None:
+    """``booking.next_deadline_at`` = the earliest stored deadline, for these bookings: one
+    UPDATE … FROM (min per booking) per chunk (no per-row subquery for the planner to
+    misjudge); bookings left without any deadline (``emptied``) get NULL."""
+    table, booking = BookingDeadline.__table__, Booking.__table__
+    ids = bindparam("b_ids", expanding=True)
+    earliest = (select(table.c.booking_id, func.min(table.c.at).label("at")).where(table.c.booking_id.in_(ids))
+                .group_by(table.c.booking_id).subquery())
+    following = update(booking).where(booking.c.id == earliest.c.booking_id).values(next_deadline_at=earliest.c.at)
+    none_left = update(booking).where(booking.c.id.in_(ids), ~select(table.c.id).where(
+        table.c.booking_id == booking.c.id).exists()).values(next_deadline_at=None)
+    for chunk in _chunks(booking_ids):
+        connection.execute(following, {"b_ids": chunk})
+        if emptied:
+            connection.execute(none_left, {"b_ids": chunk})
