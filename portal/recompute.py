@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, cast, delete, func, insert, select, update
 from sqlmodel import Session
 
 from portal.models import Booking, BookingDeadline, ExamSession
@@ -146,59 +146,82 @@ def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) 
     return changes
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK]
+class _IdLists:
+    """``column IN <ids>`` for one dialect. PostgreSQL takes the ids as one array parameter
+    (``= ANY(:ids)``), so a statement is sent once for all its parameter sets (executemany,
+    pipelined: no round trip per change); SQLite, in-process, takes chunks of an expanding
+    ``IN (…)`` list, executed one by one."""
+
+    def __init__(self, connection):
+        self.array = connection.dialect.name == "postgresql"
+
+    def match(self, column):
+        if self.array:
+            return column == any_(bindparam("b_ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("b_ids", expanding=True))
+
+    def run(self, connection, statement, params: list[dict]) -> None:
+        if not params:
+            return
+        if self.array:
+            connection.execute(statement, params)
+            return
+        for p in params:
+            ids = list(p["b_ids"])
+            for i in range(0, len(ids), CHUNK):
+                connection.execute(statement, {**p, "b_ids": ids[i:i + CHUNK]})
 
 
 def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
     """Write the core's booking-deadline changes with set-based statements: per change one
-    UPDATE / DELETE over its bookings (or a bulk INSERT), then the bookings'
-    ``next_deadline_at`` in one statement per chunk of bookings. Returns how many stored
+    UPDATE / DELETE over its bookings (on PostgreSQL all sent in one pipelined executemany),
+    a bulk INSERT, then the bookings' ``next_deadline_at``. Returns how many stored
     deadlines were written."""
     table = BookingDeadline.__table__
     connection = db.connection()
-    # Built once, executed per change with new parameters (no statement building per change).
-    of_change = (table.c.kind == bindparam("b_kind"), table.c.booking_id.in_(bindparam("b_ids", expanding=True)))
+    ids = _IdLists(connection)
+    of_change = (table.c.kind == bindparam("b_kind"), ids.match(table.c.booking_id))
     moving = update(table).where(*of_change).values(at=bindparam("b_at"), rule=bindparam("b_rule"),
                                                     explanation_ja=bindparam("b_ja"), explanation_en=bindparam("b_en"))
     dropping = delete(table).where(*of_change)
+    moves: list[dict] = []
+    drops: list[dict] = []
     additions: list[dict] = []
     touched: set[int] = set()
     count = 0
-    changes = [c for c in changes if c.source == BOOKING]
     for c in changes:
+        if c.source != BOOKING:
+            continue
         count += len(c.records)
         touched.update(c.records)
         if c.old_at is None:
             additions.extend({"organization_id": organization_id, "booking_id": record, "kind": c.kind, "at": c.new_at,
                               "rule": c.rule, "explanation_ja": c.explanation.ja, "explanation_en": c.explanation.en}
                              for record in c.records)
-            continue
-        for chunk in _chunks(list(c.records)):
-            if c.new_at is None:
-                connection.execute(dropping, {"b_kind": c.kind, "b_ids": chunk})
-            else:
-                connection.execute(moving, {"b_kind": c.kind, "b_ids": chunk, "b_at": c.new_at, "b_rule": c.rule,
-                                            "b_ja": c.explanation.ja, "b_en": c.explanation.en})
+        elif c.new_at is None:
+            drops.append({"b_kind": c.kind, "b_ids": list(c.records)})
+        else:
+            moves.append({"b_kind": c.kind, "b_ids": list(c.records), "b_at": c.new_at, "b_rule": c.rule,
+                          "b_ja": c.explanation.ja, "b_en": c.explanation.en})
+    ids.run(connection, moving, moves)
+    ids.run(connection, dropping, drops)
     if additions:
         connection.execute(insert(table), additions)
-    _store_next_deadlines(connection, sorted(touched), emptied=any(c.new_at is None for c in changes))
+    if touched:
+        _store_next_deadlines(connection, ids, sorted(touched), emptied=bool(drops))
     return count
 
 
-def _store_next_deadlines(connection, booking_ids: list[int], emptied: bool) -> None:
-    """``booking.next_deadline_at`` = the earliest stored deadline, for these bookings: one
-    UPDATE … FROM (min per booking) per chunk (no per-row subquery for the planner to
-    misjudge); bookings left without any deadline (``emptied``) get NULL."""
+def _store_next_deadlines(connection, ids: _IdLists, booking_ids: list[int], emptied: bool) -> None:
+    """``booking.next_deadline_at`` = the earliest stored deadline, for these bookings, with
+    UPDATE … FROM (min per booking) (no per-row subquery for the planner to misjudge);
+    bookings left without any deadline (``emptied``) get NULL."""
     table, booking = BookingDeadline.__table__, Booking.__table__
-    ids = bindparam("b_ids", expanding=True)
-    earliest = (select(table.c.booking_id, func.min(table.c.at).label("at")).where(table.c.booking_id.in_(ids))
+    earliest = (select(table.c.booking_id, func.min(table.c.at).label("at")).where(ids.match(table.c.booking_id))
                 .group_by(table.c.booking_id).subquery())
     following = update(booking).where(booking.c.id == earliest.c.booking_id).values(next_deadline_at=earliest.c.at)
-    none_left = update(booking).where(booking.c.id.in_(ids), ~select(table.c.id).where(
-        table.c.booking_id == booking.c.id).exists()).values(next_deadline_at=None)
-    for chunk in _chunks(booking_ids):
-        connection.execute(following, {"b_ids": chunk})
-        if emptied:
-            connection.execute(none_left, {"b_ids": chunk})
+    ids.run(connection, following, [{"b_ids": booking_ids}])
+    if emptied:
+        none_left = update(booking).where(ids.match(booking.c.id), ~select(table.c.id).where(
+            table.c.booking_id == booking.c.id).exists()).values(next_deadline_at=None)
+        ids.run(connection, none_left, [{"b_ids": booking_ids}])
