@@ -116,6 +116,10 @@ def seed(app, url: str, bookings: int, provider: str = "prometric", per_session:
         with db.transaction() as s:
             ctx = org_context(s, org_id, provider)
             stored = recompute.apply(s, ctx, recompute.plan(s, ctx, org_id))
+    engine = app.extensions["exam_portal.engine"]
+    with engine.connect() as conn:  # fresh statistics, as autovacuum / a periodic ANALYZE would keep them
+        conn.execute(text("ANALYZE"))
+        conn.commit()
     return Seeded(app, url, org_id, email, password, bookings, stored, now)
 
 

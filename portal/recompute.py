@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, cast, delete, func, insert, select, update
 from sqlmodel import Session
 
 from portal.models import Booking, BookingDeadline, ExamSession
@@ -173,9 +173,32 @@ def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) 
     return changes
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK]
+class _IdLists:
+    """``column IN <ids>`` for one dialect. PostgreSQL takes the ids as one array parameter
+    (``= ANY(:ids)``), so a statement is sent once for all its parameter sets (executemany,
+    pipelined: no round trip per change); SQLite, in-process, takes chunks of an expanding
+    ``IN (…)`` list, executed one by one."""
+
+    def __init__(self, connection):
+        self.array = connection.dialect.name == "postgresql"
+
+    def match(self, column):
+        if self.array:
+            return column == any_(bindparam("b_ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("b_ids", expanding=True))
+
+    def run(self, connection, statement, params: list[dict]) -> int:
+        """Returns how many rows the statement matched in all."""
+        if not params:
+            return 0
+        if self.array:
+            return connection.execute(statement, params).rowcount
+        matched = 0
+        for p in params:
+            ids = list(p["b_ids"])
+            for i in range(0, len(ids), CHUNK):
+                matched += connection.execute(statement, {**p, "b_ids": ids[i:i + CHUNK]}).rowcount
+        return matched
 
 
 CHANGED_MEANWHILE = Msg("期限の再計算中に予約が変更されたため、保存していません。もう一度お試しください。",
@@ -184,23 +207,25 @@ CHANGED_MEANWHILE = Msg("期限の再計算中に予約が変更されたため�
 
 def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
     """Write the core's booking-deadline changes with set-based statements: per change one
-    UPDATE / DELETE over its bookings (or a bulk INSERT), then the bookings'
-    ``next_deadline_at`` in one statement per chunk of bookings. Returns how many stored
+    UPDATE / DELETE over its bookings (on PostgreSQL all sent in one pipelined executemany),
+    a bulk INSERT, then the bookings' ``next_deadline_at``. Returns how many stored
     deadlines were written. A booking whose deadline is no longer the planned old one is a
     :class:`portal.guard.Conflict` (the caller's transaction rolls back)."""
     from portal import guard
     table = BookingDeadline.__table__
     connection = db.connection()
-    # Built once, executed per change with new parameters (no statement building per change).
+    ids = _IdLists(connection)
     # Guarded on the planned old moment: a deadline changed since the plan was computed
     # (another request moved the booking) refuses the whole recompute. The guard is wrapped
     # (coalesce) so that it never steers the planner off the (booking_id, kind) index onto
     # the index of ``at`` (SQLite would when many rows share a moment).
     of_change = (table.c.kind == bindparam("b_kind"), func.coalesce(table.c.at, table.c.at) == bindparam("b_old"),
-                 table.c.booking_id.in_(bindparam("b_ids", expanding=True)))
+                 ids.match(table.c.booking_id))
     moving = update(table).where(*of_change).values(at=bindparam("b_at"), rule=bindparam("b_rule"),
                                                     explanation_ja=bindparam("b_ja"), explanation_en=bindparam("b_en"))
     dropping = delete(table).where(*of_change)
+    moves: list[dict] = []
+    drops: list[dict] = []
     additions: list[dict] = []
     touched: set[int] = set()
     count = 0
@@ -213,25 +238,34 @@ def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable
             additions.extend({"organization_id": organization_id, "booking_id": record, "kind": c.kind, "at": c.new_at,
                               "rule": c.rule, "explanation_ja": c.explanation.ja, "explanation_en": c.explanation.en}
                              for record in c.records)
-            continue
-        for chunk in _chunks(list(c.records)):
-            if c.new_at is None:
-                result = connection.execute(dropping, {"b_kind": c.kind, "b_old": c.old_at, "b_ids": chunk})
-            else:
-                result = connection.execute(moving, {"b_kind": c.kind, "b_old": c.old_at, "b_ids": chunk,
-                                                     "b_at": c.new_at, "b_rule": c.rule, "b_ja": c.explanation.ja,
-                                                     "b_en": c.explanation.en})
-            if result.rowcount != len(chunk):
-                raise guard.Conflict("deadlines_changed", CHANGED_MEANWHILE)
+        elif c.new_at is None:
+            drops.append({"b_kind": c.kind, "b_old": c.old_at, "b_ids": list(c.records)})
+        else:
+            moves.append({"b_kind": c.kind, "b_old": c.old_at, "b_ids": list(c.records), "b_at": c.new_at,
+                          "b_rule": c.rule, "b_ja": c.explanation.ja, "b_en": c.explanation.en})
+    for statement, params in ((moving, moves), (dropping, drops)):
+        if ids.run(connection, statement, params) != sum(len(p["b_ids"]) for p in params):
+            raise guard.Conflict("deadlines_changed", CHANGED_MEANWHILE)
     if additions:
         connection.execute(insert(table), additions)
-    booking = Booking.__table__
-    earliest = select(func.min(table.c.at)).where(table.c.booking_id == booking.c.id).scalar_subquery()
-    following = update(booking).where(booking.c.id.in_(bindparam("b_ids", expanding=True))).values(
-        next_deadline_at=earliest)
-    for chunk in _chunks(sorted(touched)):
-        connection.execute(following, {"b_ids": chunk})
+    if touched:
+        _store_next_deadlines(connection, ids, sorted(touched), emptied=bool(drops))
     return count
+
+
+def _store_next_deadlines(connection, ids: _IdLists, booking_ids: list[int], emptied: bool) -> None:
+    """``booking.next_deadline_at`` = the earliest stored deadline, for these bookings, with
+    UPDATE … FROM (min per booking) (no per-row subquery for the planner to misjudge);
+    bookings left without any deadline (``emptied``) get NULL."""
+    table, booking = BookingDeadline.__table__, Booking.__table__
+    earliest = (select(table.c.booking_id, func.min(table.c.at).label("at")).where(ids.match(table.c.booking_id))
+                .group_by(table.c.booking_id).subquery())
+    following = update(booking).where(booking.c.id == earliest.c.booking_id).values(next_deadline_at=earliest.c.at)
+    ids.run(connection, following, [{"b_ids": booking_ids}])
+    if emptied:
+        none_left = update(booking).where(ids.match(booking.c.id), ~select(table.c.id).where(
+            table.c.booking_id == booking.c.id).exists()).values(next_deadline_at=None)
+        ids.run(connection, none_left, [{"b_ids": booking_ids}])
 
 
 def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
@@ -242,10 +276,10 @@ def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
     ids = sorted({record for source, record in wanted if source == BOOKING})
     endpoint = ctx.provider.booking_endpoint or "bookings.detail"
     described = []
-    for chunk in _chunks(ids):
+    for i in range(0, len(ids), CHUNK):
         rows = db.execute(select(Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
                           .join(Candidate, Candidate.id == Booking.candidate_id)
-                          .where(Booking.organization_id == organization_id, Booking.id.in_(chunk))).all()
+                          .where(Booking.organization_id == organization_id, Booking.id.in_(ids[i:i + CHUNK]))).all()
         for booking_id, exam, family, given in rows:
             described.append(PlanRecord(
                 BOOKING, booking_id, Msg("予約", "booking"), f"{family} {given}", exam,
