@@ -275,6 +275,8 @@ def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
     from portal.models import Candidate
     ids = sorted({record for source, record in wanted if source == BOOKING})
     endpoint = ctx.provider.booking_endpoint or "bookings.detail"
+    # one url_for for all (a save describes every booking it moved): the page of booking 0, its id swapped
+    page = url_for(endpoint, booking_id=0) if has_request_context() else None
     described = []
     for i in range(0, len(ids), CHUNK):
         rows = db.execute(select(Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
@@ -283,6 +285,6 @@ def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
         for booking_id, exam, family, given in rows:
             described.append(PlanRecord(
                 BOOKING, booking_id, Msg("予約", "booking"), f"{family} {given}", exam,
-                url_for(endpoint, booking_id=booking_id) if has_request_context() else None,
+                page and f"{page[:-1]}{booking_id}",
                 f"{ctx.provider.id}-{{kind}}-booking-{booking_id}"))
     return described

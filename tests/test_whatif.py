@@ -68,6 +68,7 @@ def test_preview_lists_the_moves_by_new_date_and_flags_a_move_into_the_past(froz
     assert "この変更で期限2件が変わります" in body and "予約 1件" in body and 'data-flag="past"' in body
     assert "2026-11-20" in body and "山田 太郎" in body and "PRM-DL-1" in body and "臨時休業" in body
     assert f'data-move="prometric-change-booking-{soon}"' in body and f"booking-{later}" not in body
+    assert f'href="/bookings/{soon}"' in body  # the booking's page
     assert _deadlines(app, soon)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)  # nothing saved
     with app.app_context():
         assert db.session().exec(select(ClosureDay).where(ClosureDay.start_date == date(2026, 11, 25))).first() is None
