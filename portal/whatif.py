@@ -4,9 +4,10 @@ stored deadlines it would move, before it is saved.
 One code path: the recompute plan (:func:`portal.recompute.plan`) is computed from the
 rules as they would be, then either shown (:func:`preview`, in a read-only transaction:
 nothing is written, no write lock is taken) or written (:func:`recomputing`, in the save's
-transaction, after the edit). A save carries the fingerprint of the plan the admin saw; if the plan it
-computes is not that one (the data changed meanwhile, or the form changed after the last
-preview), nothing is saved and the admin sees the new plan instead (:class:`PlanChanged`).
+transaction, after the edit). A save carries the fingerprint of the plan the admin saw; if
+the plan it computes is not that one (the data changed meanwhile, or the form changed after
+the last preview), nothing is saved and the admin sees the new plan instead
+(:class:`PlanChanged`).
 """
 from __future__ import annotations
 
@@ -21,13 +22,12 @@ from flask import make_response
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from portal import db
+from portal import db, recompute
 from portal.models import CatalogEntry, ClosureDay, DeadlineMove
-from portal.rule_context import catalog, closure_rows, closure_rules_of, org_context, settings as stored_settings
 from portal.providers import RuleContext, current as providers
-from portal import recompute
 from portal.recompute import DeadlineChange, PlanRecord, RecomputePlan
 from portal.rules import JST, ClosureRule, Exam, Msg, RuleRefusal, jst
+from portal.rule_context import catalog, closure_rows, closure_rules_of, org_context, settings as stored_settings
 from portal.rules.parse import now_jst
 
 #: How many moved deadlines a preview lists (the counts always cover all of them).
@@ -52,8 +52,8 @@ def edited_context(s: Session, organization_id: int, provider_id: str, edit: Rul
     """The provider's rules as :func:`portal.rule_context.build_context` will read them once
     ``edit`` is saved (the same ordering and reading of the rows, the edit's rows unsaved)."""
     rows = [r for r in closure_rows(s, organization_id, provider_id) if r.id not in edit.remove_closures]
-    rows.extend(ClosureDay(organization_id=organization_id, provider=provider_id, start_date=rule.start, end_date=rule.end,
-                           yearly=rule.yearly, label_ja=rule.label.ja, label_en=rule.label.en)
+    rows.extend(ClosureDay(organization_id=organization_id, provider=provider_id, start_date=rule.start,
+                           end_date=rule.end, yearly=rule.yearly, label_ja=rule.label.ja, label_en=rule.label.en)
                 for rule in edit.add_closures)
     values = {**stored_settings(s, organization_id, provider_id), **edit.settings}
     exams = edit.exams(s) if edit.exams is not None else catalog(s, organization_id, provider_id, edit.catalog_entry)
@@ -148,10 +148,9 @@ def summarise(ctx: RuleContext, plan: RecomputePlan, today: date | None = None, 
     tomorrow = datetime.combine(today + timedelta(days=1), time(0, 0), JST)
     changes = sorted((c for c in plan.changes if c.moved), key=_display_key)
     shown: list[tuple[DeadlineChange, int]] = []
-    per_source: dict[str, set[int]] = {}
+    per_source = _records_by_source(changes)
     first_of_source: dict[str, tuple[str, int]] = {}
     for c in changes:
-        per_source.setdefault(c.source, set()).update(c.records)
         first_of_source.setdefault(c.source, (c.source, min(c.records)))
         if len(shown) < listed:
             shown.extend((c, record) for record in sorted(c.records)[:listed - len(shown)])
@@ -255,9 +254,7 @@ def recomputing(s: Session, organization_id: int, provider_id: str, shown: str |
              "uid": Move(c, r, described.get((c.source, r))).uid, "kind": c.kind, "old_at": c.old_at,
              "new_at": c.new_at, "rule": c.rule, "moved_at": now} for c, r in moves])
     done.moved, done.updated = len(moves), len(plan)
-    done.records = {}
-    for source, ids in _records_by_source(c for c in plan.changes if c.moved).items():
-        done.records[source] = len(ids)
+    done.records = {source: len(ids) for source, ids in _records_by_source(c for c in plan.changes if c.moved).items()}
 
 
 def _records_by_source(changes) -> dict[str, set[int]]:
