@@ -283,6 +283,9 @@ def test_settings_and_catalog_edits_are_previewed_and_saved_with_their_plan(froz
     settings = {"holiday_exam_extra_day": "on", "refund_transfer_fee": "330"}
     shown = _post(client, token, "/admin/providers/prometric/settings/preview", settings).get_data(as_text=True)
     assert 'data-moved="2"' in shown and 'data-into-past="0"' in shown
+    first = _post(client, token, "/admin/providers/prometric/settings", {**settings, "plan": ""}).get_data(as_text=True)
+    assert "まだ保存していません" in first and _plan_of(first) == _plan_of(shown)
+    assert re.search(r'name="holiday_exam_extra_day" checked', first) and 'value="330"' in first  # the form as sent
     bad = _post(client, token, "/admin/providers/prometric/settings/preview", {"refund_transfer_fee": "abc"})
     assert 'data-whatif-incomplete="refund_transfer_fee"' in bad.get_data(as_text=True)
     r = _post(client, token, "/admin/providers/prometric/settings", {**settings, "plan": _plan_of(shown)})

@@ -105,19 +105,22 @@ def catalog_input(provider_id: str, form: Mapping[str, str]) -> tuple[CatalogEnt
 # --------------------------------------------------------------------------- closure days and settings
 
 
-def _render(provider_id: str, errors=None, values=None, status=200, previews=None, notices=None):
+def _render(provider_id: str, errors=None, values=None, status=200, previews=None, notices=None, edited_settings=None):
+    """``edited_settings``: the settings form as the admin sent it (shown again with its preview)."""
     info = providers().info(provider_id)
     rows = db.session().exec(scoped(ClosureDay).where(ClosureDay.provider == provider_id)
                              .order_by(ClosureDay.yearly.desc(), ClosureDay.start_date)).all()
-    current = {**{s.key: s.default for s in info.settings}, **settings(db.session(), org_id(), provider_id)}
+    current = {**{s.key: s.default for s in info.settings}, **settings(db.session(), org_id(), provider_id),
+               **(edited_settings or {})}
     return htmx.render("admin/closures.html", "admin/partials/closures.html", status=status, info=info, rows=rows,
                        errors=errors or {}, values=values or {}, current=current, previews=previews or {},
                        notices=notices or {})
 
 
-def _plan_changed(provider_id: str, exc: whatif.PlanChanged, form, slot: str, errors=None):
+def _plan_changed(provider_id: str, exc: whatif.PlanChanged, form, slot: str, edited_settings=None):
     """The save computed another plan than the one shown: show that one in ``slot``."""
-    return _render(provider_id, errors, form, 422, previews={slot: exc.preview}, notices={slot: whatif.Notice(exc.message)})
+    return _render(provider_id, None, form, 422, previews={slot: exc.preview}, notices={slot: whatif.Notice(exc.message)},
+                   edited_settings=edited_settings)
 
 
 @bp.get("/providers/<provider_id>/closures")
@@ -210,7 +213,7 @@ def save_settings(provider_id: str):
             audit.record(s, org_id(), current_user.id, "update", "provider_setting", None,
                          {"provider": provider_id, **before}, {"provider": provider_id, **values, **done.audit()})
     except whatif.PlanChanged as exc:
-        return _plan_changed(provider_id, exc, request.form, "settings")
+        return _plan_changed(provider_id, exc, None, "settings", edited_settings=values)
     return _render(provider_id, notices={"settings": whatif.saved_notice(done)})
 
 
