@@ -31,8 +31,11 @@ SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000")
 
 
 def backends() -> list[str]:
-    """SQLite always; PostgreSQL when TEST_DATABASE_URL is set (as ``make test``)."""
-    return ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+    """SQLite always; PostgreSQL when TEST_DATABASE_URL is set (as ``make test``);
+    ``BENCH_BACKENDS=postgresql`` (say) keeps only some."""
+    found = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+    only = [b for b in os.environ.get("BENCH_BACKENDS", "").split(",") if b]
+    return [b for b in found if not only or b in only]
 
 
 def fresh_database(backend: str, tag: str) -> str:
