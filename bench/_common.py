@@ -101,7 +101,7 @@ def seed(app, url: str, bookings: int, provider: str = "prometric", per_session:
         with db.transaction() as s:
             conn = s.connection()
             conn.execute(insert(Candidate), [{"organization_id": org_id, "family_name": f"受験{i}", "given_name": "太郎"}
-                                             for i in range(max(1, bookings // 10))])
+                                             for i in range(max(per_session, bookings // 10))])
             candidate_ids = [r[0] for r in conn.execute(text("SELECT id FROM candidate ORDER BY id"))]
             n_sessions = max(1, bookings // per_session)
             conn.execute(insert(ExamSession), [
@@ -110,8 +110,10 @@ def seed(app, url: str, bookings: int, provider: str = "prometric", per_session:
                  "end": (now + timedelta(days=3 + (i * 360) // n_sessions)).replace(hour=12, minute=0, second=0),
                  "capacity": per_session + 5, "seats_taken": per_session} for i in range(n_sessions)])
             session_ids = [r[0] for r in conn.execute(text("SELECT id FROM exam_session ORDER BY id"))]
+            # Consecutive bookings fill a session, each with another candidate (one booking
+            # per candidate and session).
             rows = [{"organization_id": org_id, "candidate_id": candidate_ids[i % len(candidate_ids)],
-                     "session_id": session_ids[i % len(session_ids)], "provider": provider, "exam": exam,
+                     "session_id": session_ids[(i // per_session) % len(session_ids)], "provider": provider, "exam": exam,
                      "payment_method": "credit_card", "paid": True, "amount": 16500, "booked_at": now,
                      "first_booked_at": now, "status": "booked"} for i in range(bookings)]
             for i in range(0, len(rows), 10000):
