@@ -31,8 +31,11 @@ SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000")
 
 
 def backends() -> list[str]:
-    """SQLite always; PostgreSQL when TEST_DATABASE_URL is set (as ``make test``)."""
-    return ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+    """SQLite always; PostgreSQL when TEST_DATABASE_URL is set (as ``make test``);
+    ``BENCH_BACKENDS=postgresql`` (say) keeps only some."""
+    found = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+    only = [b for b in os.environ.get("BENCH_BACKENDS", "").split(",") if b]
+    return [b for b in found if not only or b in only]
 
 
 def fresh_database(backend: str, tag: str) -> str:
@@ -98,7 +101,7 @@ def seed(app, url: str, bookings: int, provider: str = "prometric", per_session:
         with db.transaction() as s:
             conn = s.connection()
             conn.execute(insert(Candidate), [{"organization_id": org_id, "family_name": f"受験{i}", "given_name": "太郎"}
-                                             for i in range(max(1, bookings // 10))])
+                                             for i in range(max(per_session, bookings // 10))])
             candidate_ids = [r[0] for r in conn.execute(text("SELECT id FROM candidate ORDER BY id"))]
             n_sessions = max(1, bookings // per_session)
             conn.execute(insert(ExamSession), [
@@ -107,8 +110,10 @@ def seed(app, url: str, bookings: int, provider: str = "prometric", per_session:
                  "end": (now + timedelta(days=3 + (i * 360) // n_sessions)).replace(hour=12, minute=0, second=0),
                  "capacity": per_session + 5, "seats_taken": per_session} for i in range(n_sessions)])
             session_ids = [r[0] for r in conn.execute(text("SELECT id FROM exam_session ORDER BY id"))]
+            # Consecutive bookings fill a session, each with another candidate (one booking
+            # per candidate and session).
             rows = [{"organization_id": org_id, "candidate_id": candidate_ids[i % len(candidate_ids)],
-                     "session_id": session_ids[i % len(session_ids)], "provider": provider, "exam": exam,
+                     "session_id": session_ids[(i // per_session) % len(session_ids)], "provider": provider, "exam": exam,
                      "payment_method": "credit_card", "paid": True, "amount": 16500, "booked_at": now,
                      "first_booked_at": now, "status": "booked"} for i in range(bookings)]
             for i in range(0, len(rows), 10000):

@@ -24,7 +24,8 @@ def modules(only: list[str]) -> list[Path]:
 def main(argv: list[str]) -> int:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCH), str(BENCH.parent), os.environ.get("PYTHONPATH", "")])}
     failed = []
-    print(f"backends: sqlite{' + postgresql' if os.environ.get('TEST_DATABASE_URL') else ''}; "
+    backends = os.environ.get("BENCH_BACKENDS") or f"sqlite{' + postgresql' if os.environ.get('TEST_DATABASE_URL') else ''}"
+    print(f"backends: {backends}; "
           f"sizes: {os.environ.get('BENCH_SIZES', '1000,10000,100000')} bookings; "
           f"rounds: {os.environ.get('BENCH_ROUNDS', '7')}", flush=True)
     for module in modules(argv):

@@ -28,7 +28,7 @@ from portal.providers import RuleContext, current as providers
 from portal.rules import Deadline, DeadlineQuery, Msg
 
 BOOKING = "booking"  # DeadlineChange.source of the core's booking deadlines
-ACTIVE = ("booked",)  # bookings whose deadlines still matter (portal.bookings.ACTIVE)
+from portal.models import ACTIVE_STATUSES as ACTIVE  # bookings whose deadlines still matter
 CHUNK = 2000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
 
 

@@ -23,9 +23,8 @@ def frozen():
 
 def _bookings(app, org_id, n, start=EXAM):
     session_id = make_session(app, org_id, start=start, capacity=1000)
-    candidate = make_candidate(app, org_id)
-    for _ in range(n):
-        make_booking(app, org_id, session_id, candidate)
+    for i in range(n):
+        make_booking(app, org_id, session_id, make_candidate(app, org_id, given=f"太郎{i}"))
 
 
 def _items(html):

@@ -65,10 +65,9 @@ def app(make_app):
 
 
 def _book(app, org_id, sessions, per_session):
-    candidate = make_candidate(app, org_id)
     for session_id in sessions:
-        for _ in range(per_session):
-            make_booking(app, org_id, session_id, candidate, amount=1000)
+        for i in range(per_session):
+            make_booking(app, org_id, session_id, make_candidate(app, org_id, given=f"花子{i}"), amount=1000)
 
 
 def _close(app, org_id, day: date, label="臨時休業"):
