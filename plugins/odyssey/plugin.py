@@ -32,20 +32,6 @@ INFO = ProviderInfo(
             "Treat an exam starting at exactly 13:00 as a morning exam (late addition by 12:00 the previous business day)")),
     ),
     payment_methods=(),
-    # The provider's words, labelled in both languages (deadline kinds, payment methods).
-    # Deadlines counted in business days land on one (checked by the conformance kit).
-    business_day_kinds=("application", "payment", "late_addition", "self_exam_request"),
-    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
-    examples={
-        "quote": {"items": [{"exam": "VBA-EXCEL-BASIC", "count": 1, "price": "general"}]},
-        "retake": {"exam": "VBA-EXCEL-BASIC", "at": "2026-12-01T10:00:00+09:00", "attempts": [{"start": "2026-11-01T10:00:00+09:00", "end": "2026-11-01T11:00:00+09:00", "outcome": "failed"}]},
-    },
-    vocabulary={
-        "application": Msg("申込締切", "Application deadline"),
-        "payment": Msg("入金期日", "Payment due"),
-        "late_addition": Msg("追加申込", "Late addition"),
-        "self_exam_request": Msg("自校受験申請", "Own-venue exam request"),
-    },
     calculator_facts=("exam", "exam_start"),
     bookings=False,
     catalog_endpoint="odyssey.catalog",
@@ -101,10 +87,24 @@ def provider_catalog(ctx, organization_id):
 
 
 @hookimpl
-def provider_recompute(ctx, organization_id):
+def provider_recompute_plan(ctx, organization_id):
     from portal.sdk import db
-    from plugins.odyssey.services import recompute_open_deadlines
-    return recompute_open_deadlines(db.session(), ctx, organization_id)
+    from plugins.odyssey.services import plan_open_deadlines
+    return plan_open_deadlines(db.session(), ctx, organization_id)
+
+
+@hookimpl
+def provider_recompute_apply(ctx, organization_id, changes):
+    from portal.sdk import db
+    from plugins.odyssey.services import apply_open_deadlines
+    return apply_open_deadlines(db.session(), changes)
+
+
+@hookimpl
+def provider_recompute_records(ctx, organization_id, records):
+    from portal.sdk import db
+    from plugins.odyssey.services import describe_exam_days
+    return describe_exam_days(db.session(), organization_id, records)
 
 
 @hookimpl

@@ -31,7 +31,9 @@ from portal.rules import (
     SessionFacts, SessionItem, Sitting, SkippedDay, UnknownExam, UnknownProvider, at_time, end_of_day, jst,
 )
 from portal.rules import parse as _parse
-from portal.sdk import audit, bookings, db, htmx, parse
+from portal.recompute import DeadlineChange, PlanRecord
+from portal.rule_context import watch
+from portal.sdk import audit, bookings, db, htmx, parse, whatif
 from portal.rules.dates import same_date_years_later
 from portal.scoping import get_or_404, org_id, scoped
 from portal.web.forms import datetime_local, int_field
@@ -39,7 +41,7 @@ from portal.web.forms import datetime_local, int_field
 
 now_jst = _parse.now_jst
 
-SUBMODULES = ("db", "audit", "htmx", "bookings", "parse")
+SUBMODULES = ("db", "audit", "htmx", "bookings", "parse", "whatif")
 
 __all__ = [
     # plugin wiring
@@ -55,6 +57,8 @@ __all__ = [
     "BusinessCalendar", "Shift", "format_day", "weekday_ja",
     # concurrency
     "Conflict", "guarded", "register_constraint",
+    # stored deadlines a plugin keeps: recompute plans, rules version
+    "DeadlineChange", "PlanRecord", "watch",
     # core tables
     "Attempt", "AuditEvent", "Booking", "BookingDeadline", "Candidate", "ExamSession", "Organization", "User",
     "AwareDateTime", "utcnow",
