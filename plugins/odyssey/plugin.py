@@ -32,6 +32,20 @@ INFO = ProviderInfo(
             "Treat an exam starting at exactly 13:00 as a morning exam (late addition by 12:00 the previous business day)")),
     ),
     payment_methods=(),
+    # Deadlines counted in business days land on one (checked by the conformance kit).
+    business_day_kinds=("application", "payment", "late_addition", "self_exam_request"),
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"items": [{"exam": "VBA-EXCEL-BASIC", "count": 1, "price": "general"}]},
+        "retake": {"exam": "VBA-EXCEL-BASIC", "at": "2026-12-01T10:00:00+09:00", "attempts": [{"start": "2026-11-01T10:00:00+09:00", "end": "2026-11-01T11:00:00+09:00", "outcome": "failed"}]},
+    },
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    vocabulary={
+        "application": Msg("申込締切", "Application deadline"),
+        "payment": Msg("入金期日", "Payment due"),
+        "late_addition": Msg("追加申込", "Late addition"),
+        "self_exam_request": Msg("自校受験申請", "Own-venue exam request"),
+    },
     calculator_facts=("exam", "exam_start"),
     bookings=False,
     catalog_endpoint="odyssey.catalog",
