@@ -91,6 +91,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         [str(Path(__file__).parent / "translations"),
          *(str(folder / "translations") for folder in providers.plugin_folders() if (folder / "translations").is_dir())])
     csrf.init_app(app)
+    from portal.reminders import configure_mail
+    configure_mail(app)
     babel.init_app(app, locale_selector=request_language)
     from portal import auth
     auth.init_app(app, login_manager)

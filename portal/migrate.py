@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask
 
 CORE_VERSIONS = Path(__file__).parent / "migrations" / "versions"
@@ -21,8 +23,23 @@ def alembic_config(app: Flask) -> Config:
     return cfg
 
 
-def upgrade(app: Flask, revision: str = "heads") -> None:
-    command.upgrade(alembic_config(app), revision)
+def upgrade(app: Flask, revision: str = "heads") -> list[str]:
+    """Upgrade every branch; returns the revisions applied ("<rev> <message>"), oldest first."""
+    cfg = alembic_config(app)
+    before = applied_revisions(cfg)
+    command.upgrade(cfg, revision)
+    after = applied_revisions(cfg)
+    script = ScriptDirectory.from_config(cfg)
+    new = [rev for rev in script.walk_revisions() if rev.revision in after - before]
+    return [f"{rev.revision} {rev.doc}" for rev in reversed(new)]
+
+
+def applied_revisions(cfg: Config) -> set[str]:
+    """Every revision the database is at or past (the current heads and their ancestors)."""
+    script = ScriptDirectory.from_config(cfg)
+    with cfg.attributes["engine"].connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return {rev.revision for rev in script.iterate_revisions(heads, "base")} if heads else set()
 
 
 def revision(app: Flask, message: str, autogenerate: bool = True, branch: str | None = None,

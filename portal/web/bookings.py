@@ -90,12 +90,9 @@ def _create_session(s, info, exams) -> ExamSession:
 # --------------------------------------------------------------------------- list
 
 
-@bp.get("/providers/<provider_id>/bookings")
-def booking_list(provider_id: str):
-    info = _booking_provider(provider_id)
-    with db.transaction() as s:  # lapsed bookings (unpaid past due) expire before listing
-        service.expire_lapsed(s, org_id())
-    args = request.args
+def booking_query(provider_id: str, args) -> tuple[Any, dict[str, str]]:
+    """The bookings list's query with the filters of ``args`` applied (no pager), and the
+    filters as read: the screen, its export and its bulk actions share it."""
     status = args.get("status", "booked")
     sort = args.get("sort", "deadline")
     q = (args.get("q") or "").strip()
@@ -114,18 +111,32 @@ def booking_list(provider_id: str):
         query = query.where(Booking.next_deadline_at != None,  # noqa: E711
                             Booking.next_deadline_at <= now_jst() + timedelta(days=int(within)))
     query = query.order_by(*SORTS.get(sort, SORTS["deadline"]))
+    return query, {"status": status, "sort": sort, "q": q, "within": within}
+
+
+@bp.get("/providers/<provider_id>/bookings")
+def booking_list(provider_id: str):
+    info = _booking_provider(provider_id)
+    with db.transaction() as s:  # lapsed bookings (unpaid past due) expire before listing
+        service.expire_lapsed(s, org_id())
+    return list_response(info, request.args)
+
+
+def list_response(info, args, status: int = 200, **extra: Any):
+    """One page of the list under the filters of ``args`` (``extra``: e.g. a bulk summary)."""
+    query, filters = booking_query(info.id, args)
     page = max(1, int(args["page"])) if args.get("page", "").isdigit() else 1
     size = 25
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     rows = db.session().exec(query.offset((page - 1) * size).limit(size)).all()
-    deadlines = _deadlines_for([b.id for b, _, _ in rows])
-    filters = {"status": status, "sort": sort, "q": q, "within": within}
-    response = htmx.render("bookings/list.html", "bookings/partials/table.html", info=info, rows=rows,
-                           deadlines=deadlines, filters=filters, page=page, pages=max(1, -(-total // size)), total=total)
-    return response
+    deadlines = deadlines_for([b.id for b, _, _ in rows])
+    return htmx.render("bookings/list.html", "bookings/partials/table.html", status=status, info=info, rows=rows,
+                       deadlines=deadlines, filters=filters, page=page, pages=max(1, -(-total // size)), total=total,
+                       **extra)
 
 
-def _deadlines_for(booking_ids: list[int]) -> dict[int, list[BookingDeadline]]:
+def deadlines_for(booking_ids: list[int]) -> dict[int, list[BookingDeadline]]:
+    """The stored deadlines of these bookings, in one query."""
     result: dict[int, list[BookingDeadline]] = {i: [] for i in booking_ids}
     if booking_ids:
         for d in db.session().exec(select(BookingDeadline).where(BookingDeadline.booking_id.in_(booking_ids))
@@ -220,7 +231,7 @@ def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Cand
         ExamSession.provider == booking.provider, ExamSession.exam == booking.exam,
         ExamSession.id != booking.session_id, ExamSession.start > now_jst()).order_by(ExamSession.start)).all()
     return {"info": info, "booking": booking, "exam_session": exam_session, "candidate": candidate,
-            "policy": policy, "policy_error": policy_error, "targets": targets, "deadlines": _deadlines_for([booking.id])[booking.id],
+            "policy": policy, "policy_error": policy_error, "targets": targets, "deadlines": deadlines_for([booking.id])[booking.id],
             "account": db.session().exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()}
 
 
