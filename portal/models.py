@@ -138,6 +138,13 @@ class RefundAccount(SQLModel, table=True):
     holder: str = Field(max_length=30)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
+    def masked(self) -> dict[str, str]:
+        """What the screens show: codes and holder in full (needed to check the transfer),
+        the account number but its last three digits hidden."""
+        number = self.account_number or ""
+        return {"bank_code": self.bank_code, "branch_code": self.branch_code, "account_type": self.account_type,
+                "account_number": "*" * max(0, len(number) - 3) + number[-3:], "holder": self.holder}
+
 
 class Attempt(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -22,7 +22,8 @@ def due_items(organization_id: int, start: datetime, end: datetime) -> list[DueI
         .join(Booking, Booking.id == BookingDeadline.booking_id)
         .join(Candidate, Candidate.id == Booking.candidate_id)
         .where(BookingDeadline.organization_id == organization_id, Booking.provider == PROVIDER_ID,
-               Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)).all()
+               Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end,
+               BookingDeadline.at >= Booking.booked_at)).all()  # one already past when booked is closed, never due
     return [DueItem(provider=PROVIDER_ID, kind=d.kind, at=d.at, rule=d.rule,
                     explanation=Msg(d.explanation_ja, d.explanation_en or d.explanation_ja),
                     subject=f"{c.display_name} — {b.exam}", url=url_for("cbt_ipa.detail", booking_id=b.id),

@@ -66,6 +66,12 @@ PRICE_KIND_PREFIX = {"general": "", "student": "(学割)", "member": "(会員)",
                      "voucher": "(チケット)"}
 
 
+def unpriced(subject: "Subject") -> bool:
+    """The catalog lacks the general fee or the commission: the subject can only be taken
+    with a voucher until an administrator enters its price (ODY-PR-1)."""
+    return subject.prices.get("general") is None or subject.commission is None
+
+
 def price_field(family: str, kind: str) -> str | None:
     """The catalog price field a price kind reads for a family, or None when the family
     does not offer that discount (ODY-PR-3). Vouchers are accepted for every subject (2.4.6)."""

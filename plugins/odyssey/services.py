@@ -215,8 +215,8 @@ def check_retake(db: Session, org_id: int, day: OdysseyExamDay, data: CandidateI
 
 
 def _store_tests(db: Session, candidate: OdysseyCandidate, data: CandidateInput, late: bool) -> None:
-    for t in data.tests:
-        p = price(t.subject, t.price_kind)
+    for i, t in enumerate(data.tests, start=1):
+        p = price(t.subject, t.price_kind, f"subject{i}")  # the refusal shows at that subject
         db.add(OdysseyApplicationTest(organization_id=candidate.organization_id, exam_day_id=candidate.exam_day_id,
                                       candidate_id=candidate.id, subject_code=t.subject.code, subject_name=t.subject.name,
                                       family=t.subject.family, price_kind=t.price_kind, period=t.period, ticket=t.ticket,

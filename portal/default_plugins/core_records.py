@@ -22,7 +22,8 @@ def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime
         .join(Booking, Booking.id == BookingDeadline.booking_id)
         .join(Candidate, Candidate.id == Booking.candidate_id)
         .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
-               Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)
+               Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end,
+               BookingDeadline.at >= Booking.booked_at)  # one already past when booked is closed, never due
     ).all()
     return [DueItem(provider=ctx.provider.id, kind=d.kind, at=d.at, rule=d.rule,
                     explanation=Msg(d.explanation_ja, d.explanation_en or d.explanation_ja),

@@ -6,8 +6,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from portal import notify
-    from portal.web import admin, booking_bulk, bookings, candidates, dashboard, feeds, main, org_admin, reminders
-    for module in (main, dashboard, candidates, bookings, booking_bulk, admin, org_admin, feeds, reminders):
+    from portal.web import admin, booking_bulk, bookings, candidates, dashboard, feeds, main, org_admin, refund_account, reminders
+    for module in (main, dashboard, candidates, bookings, booking_bulk, admin, org_admin, feeds, reminders, refund_account):
         app.register_blueprint(module.bp)
     main.register_template_helpers(app)
     notify.init_app(app)

@@ -130,9 +130,12 @@ def list_response(info, args, status: int = 200, **extra: Any):
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     rows = db.session().exec(query.offset((page - 1) * size).limit(size)).all()
     deadlines = deadlines_for([b.id for b, _, _ in rows])
+    pending = [b.id for b, _, _ in rows if b.status == "refund_pending"]
+    accounts = {a.booking_id: a for a in db.session().exec(
+        select(RefundAccount).where(RefundAccount.booking_id.in_(pending))).all()} if pending else {}
     return htmx.render("bookings/list.html", "bookings/partials/table.html", status=status, info=info, rows=rows,
-                       deadlines=deadlines, filters=filters, page=page, pages=max(1, -(-total // size)), total=total,
-                       **extra)
+                       deadlines=deadlines, accounts=accounts, filters=filters, page=page,
+                       pages=max(1, -(-total // size)), total=total, **extra)
 
 
 def deadlines_for(booking_ids: list[int]) -> dict[int, list[BookingDeadline]]:

@@ -121,4 +121,10 @@ def month_calendar():
     weeks = month_grid.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
     previous = (first - timedelta(days=1)).replace(day=1)
     return htmx.render("dashboard/calendar.html", "dashboard/partials/calendar.html", first=first, weeks=weeks,
-                       by_day=by_day, previous=previous, following=last, national=NATIONAL)
+                       by_day=by_day, previous=previous, following=last, national=NATIONAL, today=now_jst().date(),
+                       brand_index=brand_colours())
+
+
+def brand_colours() -> dict[str, int]:
+    """A colour (one of six) per provider, the same on every page and for every organisation."""
+    return {pid: i % 6 for i, pid in enumerate(providers().ids())}

@@ -57,7 +57,8 @@ def register_template_helpers(app: Flask) -> None:
                 "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
                 "status_label": labels.status_label, "requirement_label": labels.requirement_label,
                 "outcome_label": labels.outcome_label, "role_label": labels.role_label,
-                "provider_name": provider_name, "booking_url": booking_url, "store_methods": STORE_METHODS}
+                "provider_name": provider_name, "booking_url": booking_url, "store_methods": STORE_METHODS,
+                "account_type_label": labels.account_type_label}
 
 
 def booking_url(booking) -> str:
