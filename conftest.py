@@ -186,3 +186,31 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def csv_rows(response) -> list[list[str]]:
+    """An export read back as Excel would: UTF-8 with BOM, then CSV."""
+    import csv
+    import io
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, so that Japanese Excel opens it"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def xlsx_rows(response) -> list[list]:
+    """An .xlsx export read back with openpyxl; no cell may hold a formula."""
+    import io
+    from openpyxl import load_workbook
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert "spreadsheetml" in response.mimetype
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", f"a formula in {cell.coordinate}: {cell.value!r}"
+    return [[c.value for c in row] for row in sheet.iter_rows()]

@@ -150,9 +150,12 @@ def batched(rows: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:
         yield batch
 
 
-def stream_query(session: Any, query: Any) -> Iterable[Any]:
-    """The rows of ``query`` fetched ``BATCH`` at a time from the cursor (large lists)."""
-    return session.exec(query.execution_options(yield_per=BATCH))
+def stream_query(query: Any) -> Iterator[Any]:
+    """The rows of ``query`` fetched ``BATCH`` at a time from the cursor (large lists).
+    The query runs when the response body is written (inside the streamed context), so
+    it must be read lazily: a generator, not a result."""
+    from portal import db
+    yield from db.session().exec(query.execution_options(yield_per=BATCH))
 
 
 def format_arg(args: Any) -> str:

@@ -62,6 +62,7 @@ def provider_sessions(ctx, organization_id, start, end):
 @hookimpl
 def portal_blueprints():
     from plugins.jstc_group.views import bp
+    from plugins.jstc_group import exports  # noqa: F401  (its routes are on the same blueprint)
     return [bp]
 
 

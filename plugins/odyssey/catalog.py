@@ -67,9 +67,12 @@ PRICE_KIND_PREFIX = {"general": "", "student": "(学割)", "member": "(会員)",
 
 
 def unpriced(subject: "Subject") -> bool:
-    """The catalog lacks the general fee or the commission: the subject can only be taken
-    with a voucher until an administrator enters its price (ODY-PR-1)."""
-    return subject.prices.get("general") is None or subject.commission is None
+    """No price kind of the subject has its fee and commission in the catalog: it can only
+    be taken with a voucher until an administrator enters a price (ODY-PR-1)."""
+    if subject.commission is None:
+        return True
+    fields = (price_field(subject.family, kind) for kind in offered_kinds(subject.family) if kind != "voucher")
+    return all(f is None or subject.prices.get(f) is None for f in fields)
 
 
 def price_field(family: str, kind: str) -> str | None:

@@ -108,6 +108,7 @@ def portal_housekeeping(now):
 @hookimpl
 def portal_blueprints():
     from plugins.odyssey.views import bp
+    from plugins.odyssey import exports  # noqa: F401  (its routes are on the same blueprint)
     return [bp]
 
 

@@ -62,7 +62,7 @@ def _selected_ids(values: list[str]) -> list[int]:
 
 def _rows(query) -> Iterator[ExportRow]:
     """The query's rows with their deadlines, loaded once per batch (no query per row)."""
-    for batch in exports.batched(exports.stream_query(db.session(), query)):
+    for batch in exports.batched(exports.stream_query(query)):
         deadlines = deadlines_for([b.id for b, _, _ in batch])
         for b, s, c in batch:
             yield ExportRow(b, s, c, deadlines[b.id])

@@ -60,7 +60,7 @@ CANDIDATE_COLUMNS = (
 @bp.get("/candidates/export.<fmt>")
 def export(fmt: str):
     query, _ = candidate_query(request.args)
-    return exports.export_response("candidates", fmt, CANDIDATE_COLUMNS, exports.stream_query(db.session(), query))
+    return exports.export_response("candidates", fmt, CANDIDATE_COLUMNS, exports.stream_query(query))
 
 
 def retake_plan(candidate: Candidate) -> list[dict]:

@@ -155,7 +155,7 @@ def audit_log():
 
 
 def _audit_rows(query, vocab, users):
-    for batch in exports.batched(exports.stream_query(db.session(), query)):
+    for batch in exports.batched(exports.stream_query(query)):
         yield from audit_view.readable(batch, vocab)
 
 
