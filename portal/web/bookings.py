@@ -10,7 +10,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from portal import bookings as service
-from portal import audit, db, htmx
+from portal import audit, db, htmx, notify
 from portal.models import Booking, BookingDeadline, Candidate, ExamSession, RefundAccount
 from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
@@ -160,6 +160,7 @@ def book(provider_id: str):
         try:
             with db.transaction() as s:
                 booking = service.book(s, org_id(), current_user.id, _new_booking(s, info))
+            notify.success(Msg("予約しました。", "Booked."))
             target = url_for("bookings.detail", booking_id=booking.id)
             return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
         except RuleError as exc:
