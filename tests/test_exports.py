@@ -112,3 +112,24 @@ def test_candidates_dashboard_and_audit_exports(app, bookings):
     assert len(rows) == 4 and all(r[2] == "予約" and r[3] == "予約" for r in rows[1:])
     rows = xlsx_rows(client.get("/admin/audit/export.xlsx"))
     assert len(rows) > 1
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=5))
+def test_no_exported_text_cell_can_start_a_formula(values):
+    """Whatever text a user typed, the CSV cell read back never starts with = + - @ tab CR
+    unless it is the apostrophe-prefixed (text) form of it."""
+    import csv
+    import io
+    from portal import exports
+    columns = [exports.Column(str(i), lambda row, i=i: row[i]) for i in range(len(values))]
+    text = "".join(exports.csv_chunks(columns, [values]))
+    [header, row] = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    for original, written in zip(values, row):
+        if original.startswith(("=", "+", "-", "@", "\t", "\r")):
+            assert written == "'" + original
+        else:
+            assert written == original

@@ -194,3 +194,32 @@ def test_preferences_page_saves_and_shows_what_was_sent(app, inbox, org_factory)
     _housekeeping(app)
     page = client.get("/reminders").get_data(as_text=True)
     assert "送信済み" in page and inbox.messages[0]["Subject"].strip() in page
+
+
+def test_two_housekeeping_runs_at_once_send_one_digest(app, inbox, org_factory):
+    """Two cron runs racing (real threads, each with its own connection): the unique
+    (user, day) lets one prepare the digest and the guarded claim lets one send it."""
+    import threading
+    from portal import reminders
+    org_id, user_id, _, _ = org_factory()
+    _prefer(app, org_id, user_id)
+    _booking_due_soon(app, org_id)
+    now = now_jst()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait()
+                reminders.run(app, now)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert len(inbox.messages) == 1
+    assert [d.status for d in _digests(app)] == ["sent"]

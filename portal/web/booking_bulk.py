@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from portal import bookings as service
-from portal import db, exports, htmx, notify
+from portal import db, exports, notify
 from portal.labels import deadline_label, payment_label, status_label
 from portal.models import Booking
 from portal.rules import Msg, RuleError
