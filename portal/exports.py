@@ -121,7 +121,7 @@ def _file_chunks(handle: Any, size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 def export_response(name: str, fmt: str, columns: Sequence[Column], rows: Iterable[Any]) -> Response:
-    """The download of a list: ``name`` (ASCII, e.g. ``"bookings-prometric"``) becomes the
+    """The download of a list: ``name`` (ASCII, e.g. ``"bookings-<provider id>"``) becomes the
     file name with today's date; ``fmt`` is ``"csv"`` or ``"xlsx"`` (anything else: 404)."""
     from flask import abort
     if fmt not in FORMATS:

@@ -254,3 +254,29 @@ def test_skip_link_and_favicon(logged_in):
     assert page.index('class="skip-link" href="#main"') < page.index('<header') and '<main id="main" tabindex="-1">' in page
     icon = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
     assert client.get(icon).status_code == 200
+
+
+def test_a_plugin_names_its_audit_records_and_links_them(make_app, org_factory):
+    """Hook portal_audit_labels: a plugin's entity, action and fields read in the user's
+    language, with a link to the record."""
+    from flask_babel import lazy_gettext as _l
+    from conftest import login
+    from portal import audit
+    from portal.plugins import hookimpl
+
+    class Venue:
+        @hookimpl
+        def portal_audit_labels(self):
+            return {"entities": {"venue_room": _l("会場")}, "actions": {"reserve": _l("予約")},
+                    "fields": {"seats": _l("座席数")}, "links": {"venue_room": lambda i: f"/rooms/{i}"}}
+
+    app = make_app(plugins=[Venue()])
+    org_id, user_id, email, password = org_factory()
+    with app.app_context():
+        with db.transaction() as s:
+            audit.record(s, org_id, user_id, "reserve", "venue_room", 7, {"seats": 10}, {"seats": 12})
+    client = app.test_client()
+    login(client, email, password)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert re.search(r'<strong>予約</strong> <a href="/rooms/7">会場 #7</a>', page)
+    assert re.search(r'<span class="label">座席数</span>:\s*<span class="before">10</span> → <span class="after">12</span>', page)
