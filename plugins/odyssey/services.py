@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Iterable, Mapping
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from portal import audit
@@ -44,11 +45,14 @@ def ensure_catalog(db: Session, org_id: int) -> None:
     """Load the shipped catalog into the organisation's editable table (once)."""
     if db.exec(select(OdysseySubject.id).where(OdysseySubject.organization_id == org_id)).first() is not None:
         return
-    for s in load_subjects():
-        db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
-                              commission=s.commission, voucher_commission=s.voucher_commission,
-                              **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
-    db.flush()
+    try:
+        with db.begin_nested():  # a savepoint: losing the race below leaves the caller's transaction intact
+            for s in load_subjects():
+                db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
+                                      commission=s.commission, voucher_commission=s.voucher_commission,
+                                      **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
+    except IntegrityError:
+        pass  # two first requests at once: the other one loaded it (UNIQUE organization_id, code)
 
 
 def subject_of(row: OdysseySubject) -> Subject:
