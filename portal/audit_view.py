@@ -45,7 +45,7 @@ FIELDS = {
     "price": _l("価格"), "duration_minutes": _l("試験時間(分)"), "enabled": _l("利用する"),
     "outcome": _l("結果"), "revoked_at": _l("無効化日時"), "rule": _l("規則"), "created_at": _l("作成日時"),
     "providers": _l("ブランド"), "kinds": _l("期限の種類"), "days_ahead": _l("何営業日前から"),
-    "language": _l("言語"),
+    "language": _l("言語"), "refund_account": _l("返金先口座"),
 }
 #: Fields whose values are vocabulary keys, shown with their labels.
 VALUE_LABELS: dict[str, Callable[[str], str]] = {
@@ -119,6 +119,10 @@ def _readable(key: str, value: Any) -> str:
         return moment.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, (list, tuple)):
         return ", ".join(_readable(key, v) for v in value)
+    if key == "refund_account" and isinstance(value, dict):
+        return " / ".join(filter(None, (value.get("bank_code"), value.get("branch_code"),
+                                        labels.account_type_label(value.get("account_type") or ""),
+                                        value.get("account_number"), value.get("holder"))))
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

@@ -250,13 +250,18 @@ def cancel(db: Session, booking: Booking, user_id: int | None, account: RefundAc
     booking.refund_amount = refund
     booking.voucher_reusable_at = decision.cancel.voucher_reusable_at
     booking.status = "refund_pending" if refund else "cancelled"
+    refund_account = None
     if refund and account is not None:
-        db.add(RefundAccount(organization_id=booking.organization_id, booking_id=booking.id, **account.__dict__))
+        refund_account = RefundAccount(organization_id=booking.organization_id, booking_id=booking.id, **account.__dict__)
+        db.add(refund_account)
     for old in db.exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking.id)).all():
         db.delete(old)
     booking.next_deadline_at = None
     db.add(booking)
-    audit.record(db, booking.organization_id, user_id, "cancel", "booking", booking.id, before, audit.snapshot(booking))
+    after = audit.snapshot(booking)
+    if refund_account is not None:  # the audit keeps where the refund goes, masked like the screens
+        after["refund_account"] = refund_account.masked()
+    audit.record(db, booking.organization_id, user_id, "cancel", "booking", booking.id, before, after)
     return decision
 
 
