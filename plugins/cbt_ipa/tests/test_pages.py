@@ -275,3 +275,22 @@ def test_dashboard_hooks_list_ipa_deadlines_and_sessions(ipa, app):
         assert session.end == jst(2026, 4, 20, 13, 20) and session.url.startswith("/p/cbt_ipa/book")
     page = ipa.client.get(session.url).get_data(as_text=True)
     assert f'value="{sid}"  checked' in page or f'value="{sid}" checked' in page
+
+
+def test_a_change_deadline_past_at_booking_is_closed_and_never_upcoming(ipa, app):
+    """Booked Wed 04-01 for Fri 04-03: the change deadline had passed; the booking page
+    says "closed", it is not the next deadline, and the calendar and ICS leave it out."""
+    cid = ipa.candidate()
+    sid = ipa.session(jst(2026, 4, 3, 10))
+    assert ipa.book(sid, cid).status_code == 204
+    [booking] = ipa.query(Booking)
+    [deadline] = ipa.query(BookingDeadline, BookingDeadline.booking_id == booking.id, BookingDeadline.kind == "change")
+    assert deadline.at < booking.booked_at and booking.next_deadline_at is None
+    page = ipa.client.get(f"/p/cbt_ipa/bookings/{booking.id}").get_data(as_text=True)
+    assert 'data-kind="change" class="closed-deadline" data-closed' in page and "締切済み" in page
+    calendar = ipa.client.get("/calendar?month=2026-03").get_data(as_text=True) + \
+        ipa.client.get("/calendar?month=2026-04").get_data(as_text=True)
+    assert f"/p/cbt_ipa/bookings/{booking.id}" not in calendar
+    with app.test_request_context("/"):
+        from portal.web.feeds import build_calendar
+        assert f"cbt_ipa-change-booking-{booking.id}".encode() not in build_calendar(ipa.org_id, "ja", 1)
