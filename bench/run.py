@@ -2,6 +2,7 @@
 
 - Rules API endpoints against a bare Flask route (``/health``) served by the same app.
 - The business-day count against a naive day-by-day loop asking jpholiday each day.
+- The shared CSV / .xlsx export against the bare csv / openpyxl writers.
 Run with ``make bench``. Nothing here asserts a time: read the ratios.
 """
 from __future__ import annotations
@@ -68,7 +69,47 @@ def calendar_benchmark() -> None:
     print(f"BusinessCalendar.business_days_before (52 deadlines) {fast * 1e3:8.2f} ms  ratio {fast / floor:5.2f}")
 
 
+def export_benchmark() -> None:
+    """The shared export (formula-safe cells, JST times, BOM) against the bare writers."""
+    import csv
+    import io
+    from datetime import datetime as dt
+
+    from openpyxl import Workbook
+
+    from portal import exports
+    from portal.rules import JST
+
+    rows = [(i, f"山田 太郎{i}", "=SUM(A1)" if i % 50 == 0 else "ヤマダ タロウ", dt(2026, 12, 3, 10, tzinfo=JST), 16500)
+            for i in range(5000)]
+    columns = [exports.Column(str(i), lambda r, i=i: r[i]) for i in range(5)]
+
+    def bare_csv():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for r in rows:
+            writer.writerow(r)
+
+    floor = best_of(bare_csv, rounds=3)
+    ours = best_of(lambda: "".join(exports.csv_chunks(columns, rows)), rounds=3)
+    print(f"floor: csv.writer, 5000 rows as they are            {floor * 1e3:8.2f} ms (ratio 1.00)")
+    print(f"portal.exports CSV (formula-safe, JST, BOM, chunks) {ours * 1e3:8.2f} ms  ratio {ours / floor:5.2f}")
+
+    def bare_xlsx():
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet()
+        for r in rows:
+            sheet.append([r[0], r[1], r[2], r[3].replace(tzinfo=None), r[4]])
+        book.save(io.BytesIO())
+
+    floor = best_of(bare_xlsx, rounds=1, repeat=3)
+    ours = best_of(lambda: exports.xlsx_file(columns, rows).close(), rounds=1, repeat=3)
+    print(f"floor: openpyxl write-only, 5000 rows                {floor * 1e3:8.2f} ms (ratio 1.00)")
+    print(f"portal.exports .xlsx (formula-safe, JST)            {ours * 1e3:8.2f} ms  ratio {ours / floor:5.2f}")
+
+
 if __name__ == "__main__":
     os.environ.setdefault("EXAM_PORTAL_PLUGINS", "")
     api_benchmarks()
     calendar_benchmark()
+    export_benchmark()

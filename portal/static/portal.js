@@ -85,7 +85,10 @@ document.addEventListener("change", function (e) {
   document.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail.target;
     if (!target || !target.isConnected) target = document.getElementById("main");
-    var error = target.querySelector("[data-form-error], .field-error[role=alert], .error[role=alert], p.error, [data-focus-after-swap]");
+    // the message next to the button that was pressed first, then any other error
+    var error = null;
+    ["[data-form-error]", "[data-focus-after-swap]", ".error[role=alert]", ".field-error[role=alert]", "p.error"].some(
+      function (selector) { error = target.querySelector(selector); return !!error; });
     if (error) {
       focusable(error).focus({ preventScroll: true });
       error.scrollIntoView({ block: "center" });
