@@ -53,28 +53,32 @@ def _header(column: Column) -> str:
 
 def cell(value: Any) -> Any:
     """A value as a spreadsheet cell: formula-safe text, JST times without a zone."""
-    if isinstance(value, Msg):
-        from portal.i18n import request_language
-        value = value.text(request_language())
+    if isinstance(value, str):
+        return formula_safe(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
     if isinstance(value, datetime):
         return jst(value).replace(tzinfo=None, microsecond=0)
-    if isinstance(value, bool):
+    if isinstance(value, date):
         return value
-    if value is not None and not isinstance(value, (int, float, date, str)):
-        value = str(value)  # lazy strings and the like
-    return formula_safe(value)
+    if isinstance(value, Msg):
+        from portal.i18n import request_language
+        return formula_safe(value.text(request_language()))
+    return formula_safe(str(value))  # lazy strings and the like
 
 
 def _csv_text(value: Any) -> str:
+    if isinstance(value, str):
+        return formula_safe(value)
     value = cell(value)
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
     return str(value)
 
 
