@@ -83,12 +83,22 @@ def _create_session(s, info) -> ExamSession:
 def booking_list():
     with db.transaction() as s:  # IPA-PAY: unpaid past the due date → void before listing
         core.expire_lapsed(s, org_id())
-    rows = db.session().exec(
-        select(Booking, ExamSession, Candidate).join(ExamSession, ExamSession.id == Booking.session_id)
-        .join(Candidate, Candidate.id == Booking.candidate_id)
-        .where(Booking.organization_id == org_id(), Booking.provider == PROVIDER_ID)
-        .order_by(ExamSession.start, Booking.id)).all()
+    rows = db.session().exec(_booking_query()).all()
     return htmx.render("cbt_ipa/bookings.html", "cbt_ipa/partials/bookings.html", info=_info(), rows=rows)
+
+
+def _booking_query():
+    return (select(Booking, ExamSession, Candidate).join(ExamSession, ExamSession.id == Booking.session_id)
+            .join(Candidate, Candidate.id == Booking.candidate_id)
+            .where(Booking.organization_id == org_id(), Booking.provider == PROVIDER_ID)
+            .order_by(ExamSession.start, Booking.id))
+
+
+@blueprint.get("/bookings/export.<fmt>")
+def export_bookings(fmt: str):
+    """The list as CSV / .xlsx through the core's bookings export."""
+    from portal.web.booking_bulk import export_bookings as core_export
+    return core_export(f"bookings-{PROVIDER_ID}", fmt, _booking_query())
 
 
 def _book_context(values, errors) -> dict[str, Any]:

@@ -68,6 +68,12 @@ def _rows(query) -> Iterator[ExportRow]:
             yield ExportRow(b, s, c, deadlines[b.id])
 
 
+def export_bookings(name: str, fmt: str, query) -> Any:
+    """CSV / .xlsx of core bookings for a query of ``(Booking, ExamSession, Candidate)``
+    rows; a plugin with its own bookings list calls this (same columns as the core's)."""
+    return exports.export_response(name, fmt, COLUMNS, _rows(query))
+
+
 @bp.get("/providers/<provider_id>/bookings/export.<fmt>")
 def export(provider_id: str, fmt: str):
     """The list as CSV / .xlsx under the screen's filters; ``?booking=`` (repeated)
@@ -77,7 +83,7 @@ def export(provider_id: str, fmt: str):
     selected = _selected_ids(request.args.getlist("booking"))
     if selected:
         query = query.where(Booking.id.in_(selected))
-    return exports.export_response(f"bookings-{provider_id}", fmt, COLUMNS, _rows(query))
+    return export_bookings(f"bookings-{provider_id}", fmt, query)
 
 
 # --------------------------------------------------------------------------- bulk actions

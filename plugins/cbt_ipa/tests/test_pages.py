@@ -294,3 +294,14 @@ def test_a_change_deadline_past_at_booking_is_closed_and_never_upcoming(ipa, app
     with app.test_request_context("/"):
         from portal.web.feeds import build_calendar
         assert f"cbt_ipa-change-booking-{booking.id}".encode() not in build_calendar(ipa.org_id, "ja", 1)
+
+
+def test_bookings_list_exports_through_the_core(ipa):
+    from conftest import csv_rows, xlsx_rows
+    cid = ipa.candidate()
+    assert ipa.book(ipa.session(jst(2026, 5, 20, 10)), cid).status_code == 204
+    page = ipa.client.get("/p/cbt_ipa/bookings").get_data(as_text=True)
+    assert "/p/cbt_ipa/bookings/export.csv" in page
+    rows = csv_rows(ipa.client.get("/p/cbt_ipa/bookings/export.csv"))
+    assert rows[0][:2] == ["予約ID", "受験者"] and rows[1][1] == "山田 太郎" and "IPA-" in rows[1][11]
+    assert xlsx_rows(ipa.client.get("/p/cbt_ipa/bookings/export.xlsx"))[1][3] == "FE"
