@@ -214,3 +214,19 @@ def xlsx_rows(response) -> list[list]:
         for cell in row:
             assert cell.data_type != "f", f"a formula in {cell.coordinate}: {cell.value!r}"
     return [[c.value for c in row] for row in sheet.iter_rows()]
+
+
+def count_statements(app, fn) -> int:
+    """How many SQL statements ``fn()`` sends (a list must not send one per row)."""
+    from sqlalchemy import event
+    engine = app.extensions["exam_portal.engine"]
+    seen = []
+
+    def before(conn, cursor, statement, *args):
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return len(seen)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
-from conftest import csv_rows, xlsx_rows
+from conftest import count_statements, csv_rows, xlsx_rows
 from helpers import make_booking, make_candidate, make_session
 from portal.rules import JST
 
@@ -64,26 +63,16 @@ def test_english_headers_follow_the_language(bookings):
     assert rows[0][0] == "Booking ID" and rows[0][7] == "Paid" and rows[0][12] == "Booked at"
 
 
-def _count_statements(app, fn) -> int:
-    engine = app.extensions["exam_portal.engine"]
-    seen = []
-
-    def before(conn, cursor, statement, *args):
-        seen.append(statement)
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return len(seen)
+EXPORTS = ("/providers/prometric/bookings/export.csv", "/candidates/export.csv", "/admin/audit/export.csv",
+           "/dashboard/export.csv?days=20")
 
 
 def test_export_statements_do_not_grow_with_rows(app, bookings):
     client, org_id, _, _, session_id = bookings
-    few = _count_statements(app, lambda: csv_rows(client.get("/providers/prometric/bookings/export.csv")))
+    few = {url: count_statements(app, lambda url=url: csv_rows(client.get(url))) for url in EXPORTS}
     for i in range(27):
         make_booking(app, org_id, session_id, make_candidate(app, org_id, "多数", f"{i}"))
-    many = _count_statements(app, lambda: csv_rows(client.get("/providers/prometric/bookings/export.csv")))
+    many = {url: count_statements(app, lambda url=url: csv_rows(client.get(url))) for url in EXPORTS}
     assert many == few
 
 

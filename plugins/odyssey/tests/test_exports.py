@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import csv_rows, xlsx_rows
+from conftest import count_statements, csv_rows, xlsx_rows
 
 from .test_workflow import CANDIDATE, create_day, import_file, jst, post, venue  # noqa: F401  (fixture)
 
@@ -54,3 +54,19 @@ def test_unpriced_subject_refusal_shows_at_the_subject_and_next_to_the_save_butt
         assert form_error < html.index(">保存</button>") and form_error > html.index('name="code5"')
         assert html.index("<h1>") > -1 and '<p class="error" role="alert">' not in html[:html.index("<dl")]
         assert "data-candidate=" not in html
+
+
+def test_exports_send_the_same_statements_for_one_day_or_three(app, venue):
+    client, _, at = venue
+    with at(jst(2021, 2, 1, 9, 0)) as token:
+        first = create_day(client, token, "2021-02-25T10:00")
+        assert post(client, token, f"/p/odyssey/add-candidate/{first}", CANDIDATE).status_code == 200
+        days = count_statements(app, lambda: csv_rows(client.get("/p/odyssey/export.csv")))
+        people = count_statements(app, lambda: csv_rows(client.get(f"/p/odyssey/day/{first}/candidates.csv")))
+        for start in ("2021-02-26T10:00", "2021-03-02T10:00"):
+            other = create_day(client, token, start)
+            assert post(client, token, f"/p/odyssey/add-candidate/{other}", CANDIDATE).status_code == 200
+        assert post(client, token, f"/p/odyssey/add-candidate/{first}",
+                    {**CANDIDATE, "family_name": "二人目"}).status_code == 200
+        assert count_statements(app, lambda: csv_rows(client.get("/p/odyssey/export.csv"))) == days
+        assert count_statements(app, lambda: csv_rows(client.get(f"/p/odyssey/day/{first}/candidates.csv"))) == people
