@@ -122,7 +122,8 @@ def prepare_digests(app: Flask, now: datetime) -> int:
     prepared = 0
     base_url = app.config["PORTAL_URL"]
     for organization_id, people in by_org.items():
-        with app.test_request_context("/", base_url=base_url):
+        # one unit of work: a provider may load what it reads on first use (e.g. a catalog)
+        with app.test_request_context("/", base_url=base_url), db.transaction():
             longest = max(p.days_ahead for p, _, _ in people)
             items = due_items(contexts(organization_id), organization_id, now, window_end(now, longest))
         for pref, user, org in people:

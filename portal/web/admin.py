@@ -21,13 +21,13 @@ def _admins_only():
     require_admin()
 
 
-def _render(provider_id: str, errors=None, values=None, status=200):
+def _render(provider_id: str, errors=None, values=None, status=200, moved=None):
     info = providers().info(provider_id)
     rows = db.session().exec(scoped(ClosureDay).where(ClosureDay.provider == provider_id)
                              .order_by(ClosureDay.yearly.desc(), ClosureDay.start_date)).all()
     current = {**{s.key: s.default for s in info.settings}, **settings(db.session(), org_id(), provider_id)}
     return htmx.render("admin/closures.html", "admin/partials/closures.html", status=status, info=info, rows=rows,
-                       errors=errors or {}, values=values or {}, current=current)
+                       errors=errors or {}, values=values or {}, current=current, moved=moved)
 
 
 @bp.get("/providers/<provider_id>/closures")
@@ -57,10 +57,10 @@ def add_closure(provider_id: str):
             s.add(row)
             s.flush()
             audit.record(s, org_id(), current_user.id, "create", "closure_day", row.id, None, audit.snapshot(row))
-            recompute_deadlines(s, org_id(), provider_id)
+            moved = recompute_deadlines(s, org_id(), provider_id)
     except RuleError as exc:
         return _render(provider_id, {exc.field or "_": exc.message}, form, 422)
-    return _render(provider_id)
+    return _render(provider_id, moved=moved)
 
 
 @bp.post("/closures/<int:closure_id>/delete")
@@ -71,8 +71,8 @@ def delete_closure(closure_id: int):
         audit.record(s, org_id(), current_user.id, "delete", "closure_day", row.id, audit.snapshot(row), None)
         s.delete(row)
         s.flush()
-        recompute_deadlines(s, org_id(), provider_id)
-    return _render(provider_id)
+        moved = recompute_deadlines(s, org_id(), provider_id)
+    return _render(provider_id, moved=moved)
 
 
 @bp.post("/providers/<provider_id>/settings")
@@ -108,18 +108,18 @@ def save_settings(provider_id: str):
         s.flush()
         audit.record(s, org_id(), current_user.id, "update", "provider_setting", None,
                      {"provider": provider_id, **before}, {"provider": provider_id, **values})
-        recompute_deadlines(s, org_id(), provider_id)
-    return _render(provider_id)
+        moved = recompute_deadlines(s, org_id(), provider_id)
+    return _render(provider_id, moved=moved)
 
 
 # --------------------------------------------------------------------------- catalog
 
 
-def _catalog_page(provider_id: str, errors=None, values=None, status=200):
+def _catalog_page(provider_id: str, errors=None, values=None, status=200, moved=None):
     info = providers().info(provider_id)
     exams = catalog(db.session(), org_id(), provider_id)
     return htmx.render("admin/catalog.html", "admin/partials/catalog.html", status=status, info=info, exams=exams,
-                       errors=errors or {}, values=values or {})
+                       errors=errors or {}, values=values or {}, moved=moved)
 
 
 @bp.get("/providers/<provider_id>/catalog")
@@ -160,5 +160,5 @@ def save_catalog_entry(provider_id: str):
         s.flush()
         audit.record(s, org_id(), current_user.id, "update" if before else "create", "catalog_entry", row.id, before,
                      audit.snapshot(row))
-        recompute_deadlines(s, org_id(), provider_id)
-    return _catalog_page(provider_id)
+        moved = recompute_deadlines(s, org_id(), provider_id)
+    return _catalog_page(provider_id, moved=moved)

@@ -15,6 +15,7 @@ from portal.models import Attempt, Booking, BookingDeadline, Candidate, ExamSess
 from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
+from portal.web import pager
 from portal.web.forms import datetime_local, int_field
 from portal.rules import parse
 from portal.zengin import validate_refund_account
@@ -117,8 +118,9 @@ def booking_query(provider_id: str, args) -> tuple[Any, dict[str, str]]:
 @bp.get("/providers/<provider_id>/bookings")
 def booking_list(provider_id: str):
     info = _booking_provider(provider_id)
-    with db.transaction() as s:  # lapsed bookings (unpaid past due) expire before listing
-        service.expire_lapsed(s, org_id())
+    if _may_have_lapsed(provider_id):  # lapsed bookings (unpaid past due) expire before listing
+        with db.transaction() as s:
+            service.expire_lapsed(s, org_id())
     return list_response(info, request.args)
 
 
@@ -133,9 +135,18 @@ def list_response(info, args, status: int = 200, **extra: Any):
     pending = [b.id for b, _, _ in rows if b.status == "refund_pending"]
     accounts = {a.booking_id: a for a in db.session().exec(
         select(RefundAccount).where(RefundAccount.booking_id.in_(pending))).all()} if pending else {}
+    pages = max(1, -(-total // size))
     return htmx.render("bookings/list.html", "bookings/partials/table.html", status=status, info=info, rows=rows,
-                       deadlines=deadlines, accounts=accounts, filters=filters, page=page,
-                       pages=max(1, -(-total // size)), total=total, **extra)
+                       deadlines=deadlines, accounts=accounts, filters=filters, page=page, pages=pages, total=total,
+                       pager=pager.window(page, pages), **extra)
+
+
+def _may_have_lapsed(provider_id: str) -> bool:
+    """Whether an active unpaid booking is past its due date: a read (index on
+    payment_due_at), so that listing takes the write lock only when there is work."""
+    return db.session().exec(select(Booking.id).where(
+        Booking.organization_id == org_id(), Booking.provider == provider_id, Booking.status.in_(service.ACTIVE),
+        Booking.paid == False, Booking.payment_due_at < now_jst()).limit(1)).first() is not None  # noqa: E712
 
 
 def deadlines_for(booking_ids: list[int]) -> dict[int, list[BookingDeadline]]:
