@@ -151,5 +151,34 @@ def _forget_audited(count: int) -> None:
         del g.audited[count:]
 
 
+@contextmanager
+def read_only() -> Iterator[Session]:
+    """A what-if unit of work: the request's session is swapped for one whose transaction
+    cannot write and takes no write lock (PostgreSQL ``READ ONLY``; SQLite a deferred
+    ``BEGIN`` with ``query_only``), so that hooks reading through :func:`session` see the
+    same data as a real save would, and whatever happens is rolled back at the end."""
+    connection = engine().connect()
+    sqlite = connection.dialect.name == "sqlite"
+    transaction = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA query_only = ON")
+    else:
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+    saved = g.pop("db_session", None)
+    g.db_session = Session(bind=connection, expire_on_commit=False)
+    try:
+        yield g.db_session
+    finally:
+        g.db_session.close()
+        if saved is None:
+            g.pop("db_session", None)
+        else:
+            g.db_session = saved
+        transaction.rollback()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
+        connection.close()
+
+
 def utcnow() -> datetime:
     return datetime.now(JST)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from datetime import datetime
 
     from portal.providers import RuleContext
-    from portal.recompute import DeadlineChange
+    from portal.recompute import DeadlineChange, PlanRecord
     from portal.rules import (
         AttemptRecord, BookingDecision, BookingFacts, Deadline, DeadlineQuery, DueItem, Exam, PolicyDecision, PolicyFacts, ProviderInfo,
         Quote, QuoteQuery, RetakeDecision, RetakeQuery, SessionItem,
@@ -192,6 +192,16 @@ def provider_recompute_apply(ctx: RuleContext, organization_id: int, changes: li
     with set-based statements (one per distinct new value or a bulk update, never one query
     per record). Runs inside the transaction that changed the rules, right after the plan;
     return how many stored deadlines were written.
+    """
+
+
+@hookspec
+def provider_recompute_records(ctx: RuleContext, organization_id: int, records: list[tuple[str, int]]) -> list[PlanRecord]:
+    """Describe the ``records`` of a plan — (source, record id) pairs — whose source is one
+    of yours, for people: a :class:`portal.recompute.PlanRecord` each (what kind of record, who or what —
+    the candidate, the exam day —, the exam, a link, and the DueItem uid of its deadlines).
+    The what-if preview lists moved deadlines with them and the reminder digests match the
+    moves to their items by the uid. Read only; one query for all the ids, not one per record.
     """
 
 

@@ -312,6 +312,27 @@ class ReminderDigest(SQLModel, table=True):
     sent_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
 
 
+class DeadlineMove(SQLModel, table=True):
+    """A stored deadline that a change of the organisation's rules moved (closure days,
+    settings, catalog): written with the save's audit entry, so that a reminder digest can
+    mark the deadline as changed (old → new) for the operators whose reminders cover it."""
+
+    __tablename__ = "deadline_move"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider: str = Field(max_length=50)
+    #: the DueItem uid of the deadline (dashboard, calendar, ICS and digests use the same)
+    uid: str = Field(max_length=200, index=True)
+    record: str = Field(max_length=30)  # booking | exam_day | group_session …
+    record_id: int
+    kind: str = Field(max_length=40)
+    old_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    new_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    rule: str = Field(default="", max_length=200)
+    moved_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
+
+
 class FormSubmission(SQLModel, table=True):
     """A one-time submission key of a state-changing form, stored in the transaction of
     the change it made: a second post of the same key finds it and answers with the

@@ -189,6 +189,10 @@ class Providers:
         return sum(self._caller(ctx.provider.id, "provider_recompute_apply")(
             ctx=ctx, organization_id=organization_id, changes=changes))
 
+    def recompute_records(self, ctx: RuleContext, organization_id: int, records: list) -> list:
+        """A plan's (source, record id) pairs described by the plugins that store them (portal.recompute)."""
+        return self._collect(ctx, "provider_recompute_records", organization_id=organization_id, records=records)
+
     def recompute_legacy(self, ctx: RuleContext, organization_id: int) -> int:
         """Plugins that recompute in one step (hook ``provider_recompute``, no plan to preview)."""
         return sum(self._caller(ctx.provider.id, "provider_recompute")(ctx=ctx, organization_id=organization_id))

@@ -75,6 +75,33 @@ class RecomputePlan:
         return [c for c in self.changes if c.source == source]
 
 
+@dataclass(frozen=True)
+class PlanRecord:
+    """A record of a plan's changes as people know it (what-if previews, reminder digests):
+    answered by the plugin that stores it (hook ``provider_recompute_records``)."""
+
+    source: str
+    record_id: int
+    what: Msg  # the kind of record: 予約, 試験日, 団体受験の回 …
+    subject: str  # who / what: "山田 太郎", "2027-05-10 10:00 試験日"
+    exam: str | None
+    url: str | None
+    #: the DueItem uid of the record's deadline of a kind: ``uid_format.format(kind=kind)``
+    uid_format: str
+
+    def uid(self, kind: str) -> str:
+        return self.uid_format.format(kind=kind)
+
+
+def records(ctx: RuleContext, organization_id: int, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], PlanRecord]:
+    """The records ``wanted`` ((source, record id) pairs of a plan) described by their
+    plugins. Reads only; ask for what you show (a page of a preview), not a whole large plan."""
+    wanted = sorted(set(wanted))
+    if not wanted:
+        return {}
+    return {(r.source, r.record_id): r for r in providers().recompute_records(ctx, organization_id, wanted)}
+
+
 def plan(db: Session, ctx: RuleContext, organization_id: int) -> RecomputePlan:
     """Compute, without writing, what ``ctx`` changes in the stored deadlines of every plugin."""
     return RecomputePlan(organization_id, ctx.provider.id, tuple(providers().recompute_plan(ctx, organization_id)))
@@ -160,27 +187,40 @@ class _IdLists:
             return column == any_(bindparam("b_ids", type_=ARRAY(Integer)))
         return column.in_(bindparam("b_ids", expanding=True))
 
-    def run(self, connection, statement, params: list[dict]) -> None:
+    def run(self, connection, statement, params: list[dict]) -> int:
+        """Returns how many rows the statement matched in all."""
         if not params:
-            return
+            return 0
         if self.array:
-            connection.execute(statement, params)
-            return
+            return connection.execute(statement, params).rowcount
+        matched = 0
         for p in params:
             ids = list(p["b_ids"])
             for i in range(0, len(ids), CHUNK):
-                connection.execute(statement, {**p, "b_ids": ids[i:i + CHUNK]})
+                matched += connection.execute(statement, {**p, "b_ids": ids[i:i + CHUNK]}).rowcount
+        return matched
+
+
+CHANGED_MEANWHILE = Msg("期限の再計算中に予約が変更されたため、保存していません。もう一度お試しください。",
+                        "A booking changed while its deadlines were being recomputed, so nothing was saved. Try again.")
 
 
 def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable[DeadlineChange]) -> int:
     """Write the core's booking-deadline changes with set-based statements: per change one
     UPDATE / DELETE over its bookings (on PostgreSQL all sent in one pipelined executemany),
     a bulk INSERT, then the bookings' ``next_deadline_at``. Returns how many stored
-    deadlines were written."""
+    deadlines were written. A booking whose deadline is no longer the planned old one is a
+    :class:`portal.guard.Conflict` (the caller's transaction rolls back)."""
+    from portal import guard
     table = BookingDeadline.__table__
     connection = db.connection()
     ids = _IdLists(connection)
-    of_change = (table.c.kind == bindparam("b_kind"), ids.match(table.c.booking_id))
+    # Guarded on the planned old moment: a deadline changed since the plan was computed
+    # (another request moved the booking) refuses the whole recompute. The guard is wrapped
+    # (coalesce) so that it never steers the planner off the (booking_id, kind) index onto
+    # the index of ``at`` (SQLite would when many rows share a moment).
+    of_change = (table.c.kind == bindparam("b_kind"), func.coalesce(table.c.at, table.c.at) == bindparam("b_old"),
+                 ids.match(table.c.booking_id))
     moving = update(table).where(*of_change).values(at=bindparam("b_at"), rule=bindparam("b_rule"),
                                                     explanation_ja=bindparam("b_ja"), explanation_en=bindparam("b_en"))
     dropping = delete(table).where(*of_change)
@@ -199,12 +239,13 @@ def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable
                               "rule": c.rule, "explanation_ja": c.explanation.ja, "explanation_en": c.explanation.en}
                              for record in c.records)
         elif c.new_at is None:
-            drops.append({"b_kind": c.kind, "b_ids": list(c.records)})
+            drops.append({"b_kind": c.kind, "b_old": c.old_at, "b_ids": list(c.records)})
         else:
-            moves.append({"b_kind": c.kind, "b_ids": list(c.records), "b_at": c.new_at, "b_rule": c.rule,
-                          "b_ja": c.explanation.ja, "b_en": c.explanation.en})
-    ids.run(connection, moving, moves)
-    ids.run(connection, dropping, drops)
+            moves.append({"b_kind": c.kind, "b_old": c.old_at, "b_ids": list(c.records), "b_at": c.new_at,
+                          "b_rule": c.rule, "b_ja": c.explanation.ja, "b_en": c.explanation.en})
+    for statement, params in ((moving, moves), (dropping, drops)):
+        if ids.run(connection, statement, params) != sum(len(p["b_ids"]) for p in params):
+            raise guard.Conflict("deadlines_changed", CHANGED_MEANWHILE)
     if additions:
         connection.execute(insert(table), additions)
     if touched:
@@ -225,3 +266,25 @@ def _store_next_deadlines(connection, ids: _IdLists, booking_ids: list[int], emp
         none_left = update(booking).where(ids.match(booking.c.id), ~select(table.c.id).where(
             table.c.booking_id == booking.c.id).exists()).values(next_deadline_at=None)
         ids.run(connection, none_left, [{"b_ids": booking_ids}])
+
+
+def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
+                      wanted: Iterable[tuple[str, int]]) -> list[PlanRecord]:
+    """The core's bookings among ``wanted``: candidate, exam and the booking's page."""
+    from flask import has_request_context, url_for
+    from portal.models import Candidate
+    ids = sorted({record for source, record in wanted if source == BOOKING})
+    endpoint = ctx.provider.booking_endpoint or "bookings.detail"
+    # one url_for for all (a save describes every booking it moved): the page of booking 0, its id swapped
+    page = url_for(endpoint, booking_id=0) if has_request_context() else None
+    described = []
+    for i in range(0, len(ids), CHUNK):
+        rows = db.execute(select(Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
+                          .join(Candidate, Candidate.id == Booking.candidate_id)
+                          .where(Booking.organization_id == organization_id, Booking.id.in_(ids[i:i + CHUNK]))).all()
+        for booking_id, exam, family, given in rows:
+            described.append(PlanRecord(
+                BOOKING, booking_id, Msg("予約", "booking"), f"{family} {given}", exam,
+                page and f"{page[:-1]}{booking_id}",
+                f"{ctx.provider.id}-{{kind}}-booking-{booking_id}"))
+    return described

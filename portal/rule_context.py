@@ -28,7 +28,7 @@ import secrets
 import threading
 from dataclasses import replace
 from itertools import chain
-from typing import Any
+from typing import Any, Iterable
 
 from flask import current_app
 from sqlalchemy import event, update
@@ -105,11 +105,21 @@ def rules_version(db: Session, organization_id: int) -> int:
 # --------------------------------------------------------------------------- building a context
 
 
+def closure_rows(db: Session, organization_id: int, provider_id: str) -> list[ClosureDay]:
+    return list(db.exec(select(ClosureDay).where(ClosureDay.organization_id == organization_id,
+                                                 ClosureDay.provider == provider_id)
+                        .order_by(ClosureDay.start_date, ClosureDay.id)).all())
+
+
+def closure_rules_of(rows: Iterable[ClosureDay]) -> list[ClosureRule]:
+    """The rules of closure rows in the context's order: by start date, then as added
+    (rows not saved yet, as a what-if adds them, last — where they will be once saved)."""
+    ordered = sorted(rows, key=lambda r: (r.start_date, r.id is None, r.id or 0))
+    return [ClosureRule(r.start_date, r.end_date, Msg(r.label_ja, r.label_en or r.label_ja), r.yearly) for r in ordered]
+
+
 def closure_rules(db: Session, organization_id: int, provider_id: str) -> list[ClosureRule]:
-    rows = db.exec(select(ClosureDay).where(ClosureDay.organization_id == organization_id,
-                                            ClosureDay.provider == provider_id)
-                   .order_by(ClosureDay.start_date, ClosureDay.id)).all()
-    return [ClosureRule(r.start_date, r.end_date, Msg(r.label_ja, r.label_en or r.label_ja), r.yearly) for r in rows]
+    return closure_rules_of(closure_rows(db, organization_id, provider_id))
 
 
 def settings(db: Session, organization_id: int, provider_id: str) -> dict:
@@ -118,15 +128,19 @@ def settings(db: Session, organization_id: int, provider_id: str) -> dict:
     return {r.key: r.value for r in rows if not r.key.startswith("_")}  # "_…" keys are the core's own
 
 
-def catalog(db: Session, organization_id: int, provider_id: str) -> list[Exam]:
+def catalog(db: Session, organization_id: int, provider_id: str, pending: CatalogEntry | None = None) -> list[Exam]:
     """The organisation's catalog: the plugin's own (hook ``provider_catalog``) or the
-    plugin's catalog data with the organisation's edits and additions applied."""
+    plugin's catalog data with the organisation's edits and additions applied — with
+    ``pending``, an edit not saved yet, as if it were (a what-if, :mod:`portal.whatif`)."""
     base = providers().default_context(provider_id)
     own = providers().catalog(base, organization_id)
     if own is not None:
         return list(own)
     edits = {e.code: e for e in db.exec(select(CatalogEntry).where(
-        CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)).all()}
+        CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)
+        .order_by(CatalogEntry.id)).all()}
+    if pending is not None:
+        edits[pending.code] = pending
     exams = []
     for exam in providers().info(provider_id).exams:
         edit = edits.pop(exam.code, None)

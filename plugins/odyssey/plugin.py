@@ -102,6 +102,13 @@ def provider_recompute_apply(ctx, organization_id, changes):
 
 
 @hookimpl
+def provider_recompute_records(ctx, organization_id, records):
+    from portal import db
+    from plugins.odyssey.services import describe_exam_days
+    return describe_exam_days(db.session(), organization_id, records)
+
+
+@hookimpl
 def portal_housekeeping(now):
     """ODY-ST states that the clock changes, then the ODY-PII purge."""
     from portal import db

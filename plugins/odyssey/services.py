@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from portal import audit
 from portal.bookings import org_context
-from portal.recompute import DeadlineChange
+from portal.recompute import DeadlineChange, PlanRecord
 from portal.providers import RuleContext
 from portal.rules import AttemptFact, BadInput, Msg, RuleRefusal, jst
 
@@ -464,11 +464,32 @@ def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[Dead
 
 
 def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
-    """One UPDATE per planned change."""
+    """One UPDATE per planned change, guarded on the planned old deadline and the draft
+    state: a day changed since the plan was computed refuses the whole recompute."""
+    from portal import guard
     table = OdysseyExamDay.__table__
     count = 0
     for c in changes:
         if c.source == EXAM_DAY:
-            db.execute(update(table).where(table.c.id.in_(c.records)).values(application_deadline=c.new_at))
+            guard.guarded(db, update(table).where(table.c.id.in_(c.records), table.c.application_deadline == c.old_at,
+                                                  table.c.state == states.DRAFT).values(application_deadline=c.new_at),
+                          lambda: guard.Conflict("deadlines_changed", Msg(
+                              "期限の再計算中に試験日が変更されたため、保存していません。もう一度お試しください。",
+                              "An exam day changed while its deadlines were being recomputed, so nothing was saved. "
+                              "Try again.")), expected=len(c.records))
             count += len(c.records)
     return count
+
+
+def describe_exam_days(db: Session, org_id: int, wanted: Iterable[tuple[str, int]]) -> list[PlanRecord]:
+    """The exam days among a plan's records, as the dashboard names them (portal.recompute)."""
+    from flask import has_request_context, url_for
+    ids = sorted({record for source, record in wanted if source == EXAM_DAY})
+    if not ids:
+        return []
+    rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start).where(
+        OdysseyExamDay.organization_id == org_id, OdysseyExamDay.id.in_(ids))).all()
+    return [PlanRecord(EXAM_DAY, day_id, Msg("試験日", "exam day"), f"{jst(start):%Y-%m-%d %H:%M} 試験日", None,
+                       url_for("odyssey.day", day_id=day_id) if has_request_context() else None,
+                       f"{PROVIDER_ID}-{{kind}}-day-{day_id}")
+            for day_id, start in rows]

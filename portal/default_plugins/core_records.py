@@ -61,8 +61,8 @@ def provider_attempts(ctx, organization_id: int, candidate_id: int):
 
 @hookimpl
 def provider_recompute_plan(ctx, organization_id: int):
-    if not ctx.provider.bookings:
-        return []
+    """Every provider's core ``Booking`` rows, whichever pages book them (the core's when
+    ``bookings`` is set, or a plugin's own pages on the core tables)."""
     from portal.recompute import plan_booking_deadlines
     return plan_booking_deadlines(db.session(), ctx, organization_id)
 
@@ -71,6 +71,12 @@ def provider_recompute_plan(ctx, organization_id: int):
 def provider_recompute_apply(ctx, organization_id: int, changes):
     from portal.recompute import apply_booking_deadlines
     return apply_booking_deadlines(db.session(), organization_id, changes)
+
+
+@hookimpl
+def provider_recompute_records(ctx, organization_id: int, records):
+    from portal.recompute import describe_bookings
+    return describe_bookings(db.session(), ctx, organization_id, records)
 
 
 @hookimpl

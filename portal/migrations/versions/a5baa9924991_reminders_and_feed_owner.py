@@ -1,7 +1,7 @@
 """reminders and feed owner
 
 Revision ID: a5baa9924991
-Revises: c3a1f0d2e7b4
+Revises: a5e102fc0a52
 Create Date: 2026-11-23 15:31:26.094301
 """
 from alembic import op
@@ -11,7 +11,7 @@ import portal.db
 
 
 revision = 'a5baa9924991'
-down_revision = 'c3a1f0d2e7b4'
+down_revision = 'a5e102fc0a52'
 branch_labels = None
 depends_on = None
 
