@@ -95,6 +95,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     # The core's catalog is the default domain; each plugin package translates in its own.
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     csrf.init_app(app)
+    from portal.reminders import configure_mail
+    configure_mail(app)
     babel.init_app(app, locale_selector=request_language)
     TemplateTranslations(providers.plugin_folders()).install(app.jinja_env)
     from portal import auth

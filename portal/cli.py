@@ -17,12 +17,26 @@ def init_app(app: Flask) -> None:
         from portal import migrate
         from portal import db
         from portal.orgs import ensure_all_organizations
-        for revision in migrate.upgrade(app):
+        from sqlmodel import select
+        from portal.models import Organization
+        report = migrate.upgrade(app)
+        for revision in report.skipped:
             click.echo(f"warning: revision {revision} belongs to no installed package (a plugin no longer "
                        f"installed?): its branch is skipped, its tables are kept", err=True)
+        if report.applied:
+            click.echo(f"applied {len(report.applied)} migration(s):")
+            for line in report.applied:
+                click.echo(f"  {line}")
+        else:
+            click.echo("schema already up to date: no migration applied")
         with db.transaction() as session:
+            organisations = len(session.exec(select(Organization.id)).all())
             seeded = ensure_all_organizations(session)
-        click.echo(f"database is up to date ({seeded} provider default set(s) seeded)")
+        if not organisations:
+            click.echo("no organisation yet: provider defaults are seeded into each new one (e.g. seed-demo)")
+        else:
+            click.echo(f"{organisations} organisation(s); provider defaults seeded now: {seeded}")
+        click.echo("database is up to date")
 
     @app.cli.command("make-migration")
     @click.option("-m", "--message", required=True)
@@ -90,10 +104,12 @@ def init_app(app: Flask) -> None:
         click.echo(f"provider {provider_id} conforms")
 
     @app.cli.command("seed-demo")
-    def seed_demo_command():
-        """Load the demo organisation, an operator (login printed), sessions and bookings."""
+    @click.option("--new-password", is_flag=True, help="Give the demo operator a new password.")
+    def seed_demo_command(new_password):
+        """Load the demo organisation, an operator (login printed), sessions and bookings.
+        The login stays the same on later runs (``make reset-demo`` starts afresh)."""
         from portal.demo import seed_demo
-        email, password = seed_demo()
+        email, password = seed_demo(new_password)
         click.echo(f"demo login: {email} / {password}")
 
     @app.cli.command("housekeeping")
@@ -114,6 +130,14 @@ def init_app(app: Flask) -> None:
                 continue
             for line in lines:
                 click.echo(f"{impl.plugin_name}: {line}")
+        from portal import reminders
+        try:  # after the plugins' work, so that the digests list today's state
+            for line in reminders.run(app, now):
+                click.echo(f"reminders: {line}")
+        except Exception as exc:
+            app.logger.exception("reminders failed")
+            click.echo(f"reminders: FAILED: {exc!r}", err=True)
+            failed.append("reminders")
         if failed:
             raise click.ClickException(f"housekeeping failed for: {', '.join(failed)}")
 

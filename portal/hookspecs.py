@@ -236,6 +236,15 @@ def portal_housekeeping(now: datetime) -> list[str]:
 
 
 @hookspec
+def portal_audit_labels() -> dict[str, Any]:
+    """How the audit log names this plugin's records: a dict with any of ``actions``,
+    ``entities`` and ``fields`` (key → translated label, e.g. ``lazy_gettext``) and
+    ``links`` (entity → function of the record id returning its URL). Keys the plugin
+    does not name are shown as they are.
+    """
+
+
+@hookspec
 def portal_blueprints() -> list[Any]:
     """Flask blueprints a plugin adds (provider-specific pages such as a venue workflow).
 

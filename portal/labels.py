@@ -16,6 +16,7 @@ STATUSES = {
 }
 OUTCOMES = {"passed": _l("合格"), "failed": _l("不合格"), "absent": _l("欠席")}
 ROLES = {"admin": _l("管理者"), "staff": _l("担当者")}
+ACCOUNT_TYPES = {"ordinary": _l("普通"), "current": _l("当座"), "savings": _l("貯蓄")}
 REQUIREMENTS = {
     "card_reauthorization": _l("カード再与信が必要"),
 }
@@ -53,3 +54,4 @@ status_label = _lookup(STATUSES)
 requirement_label = _lookup(REQUIREMENTS)
 outcome_label = _lookup(OUTCOMES)
 role_label = _lookup(ROLES)
+account_type_label = _lookup(ACCOUNT_TYPES)

@@ -2,6 +2,7 @@
 folder (a plugin's tables stay in its own migration branch, apart from the core's)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import logging
@@ -26,11 +27,14 @@ def alembic_config(app: Flask) -> Config:
     return cfg
 
 
-def upgrade(app: Flask, revision: str = "heads") -> list[str]:
-    """Upgrade every installed branch. A revision recorded in the database that no installed
-    package provides (a plugin uninstalled after migrating) is skipped with a warning: its
-    row is set aside during the upgrade and put back, so its tables stay and its branch
-    continues if the plugin comes back. Returns the skipped revisions."""
+def upgrade(app: Flask, revision: str = "heads") -> "UpgradeReport":
+    """Upgrade every installed branch and report what was applied (``"<rev> <message>"``,
+    oldest first) and what was skipped.
+
+    A revision recorded in the database that no installed package provides (a plugin
+    uninstalled after migrating) is skipped with a warning: its row is set aside during
+    the upgrade and put back, so its tables stay and its branch continues if the plugin
+    comes back."""
     cfg = alembic_config(app)
     script = ScriptDirectory.from_config(cfg)
     known = {rev.revision for rev in script.walk_revisions()}
@@ -50,13 +54,27 @@ def upgrade(app: Flask, revision: str = "heads") -> list[str]:
                 log.warning("migrate: the core's position was recorded only through %s; taking the core as at %s",
                             ", ".join(skipped), implied)
                 connection.execute(table.insert(), [{"version_num": implied}])
+        before = _covered(script, [rev for rev in recorded if rev in known] + ([implied] if implied else []))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+        after = _covered(script, connection.execute(sa.select(table.c.version_num)).scalars().all())
         if skipped:
             if implied is not None:
                 connection.execute(table.delete().where(table.c.version_num == implied))
             connection.execute(table.insert(), [{"version_num": rev} for rev in skipped])
-    return skipped
+    new = [rev for rev in script.walk_revisions() if rev.revision in after - before]
+    return UpgradeReport([f"{rev.revision} {rev.doc}" for rev in reversed(new)], skipped)
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    applied: list[str]
+    skipped: list[str]
+
+
+def _covered(script: ScriptDirectory, heads: list[str]) -> set[str]:
+    """Every revision at or below ``heads`` (Alembic records heads only)."""
+    return {r.revision for head in heads for r in script.iterate_revisions(head, "base")}
 
 
 def _implied_core_head(script: ScriptDirectory, recorded_known: list[str]) -> str | None:
@@ -68,8 +86,7 @@ def _implied_core_head(script: ScriptDirectory, recorded_known: list[str]) -> st
     heads = [h for h in script.get_heads() if h in core_ids]
     if not heads:
         return None
-    covered = {r.revision for rev_id in recorded_known for r in script.iterate_revisions(rev_id, "base")}
-    return None if heads[0] in covered else heads[0]
+    return None if heads[0] in _covered(script, recorded_known) else heads[0]
 
 
 def revision(app: Flask, message: str, autogenerate: bool = True, branch: str | None = None,

@@ -16,7 +16,7 @@ LOCALES = ("en",)
 
 def method_map(package: Path, root: Path) -> list[tuple[str, str]]:
     if package.name == "portal":
-        return [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
+        return [("portal/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
     rel = package.relative_to(root).as_posix()
     return [(f"{rel}/**.py", "python"), (f"{rel}/templates/**.html", "jinja2")]
 

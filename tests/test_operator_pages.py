@@ -161,7 +161,11 @@ def test_users_and_roles_with_audit_entries(frozen, app, logged_in):
     r = _post(client, token, f"/admin/users/{admin_id}", {"role": "staff", "active": "on"})
     assert r.status_code == 422  # nobody removes their own admin rights
     log = client.get("/admin/audit?entity=user").get_data(as_text=True)
-    assert log.count('data-entity="user"') == 2 and '"role": "admin"' in log
+    assert log.count('data-entity="user"') == 2
+    # read as people read it: the field's label, the role's name before → after
+    assert re.search(r'data-field="role"><span class="label">役割</span>:\s*<span class="before">担当者</span> → '
+                     r'<span class="after">管理者</span>', log), log
+    assert "&#34;role&#34;: &#34;admin&#34;" in log  # the raw JSON stays behind the toggle
     part = client.get("/admin/audit?action=create", headers=HX).get_data(as_text=True)
     assert "<html" not in part and 'data-action="update"' not in part
 

@@ -34,6 +34,19 @@ def test_seed_demo_prints_a_working_login_and_asks_every_plugin_for_demo_data(ma
     login(client, email, password)
     assert client.get("/dashboard").status_code == 200
     assert sorted(calls) == sorted(app.extensions["exam_portal.providers"].ids())
-    # Seeding again keeps the data and prints a fresh password.
+    with app.app_context():  # the demo operator is reminded of deadlines by e-mail
+        from sqlmodel import select
+        from portal import db
+        from portal.models import ReminderPreference, User
+        operator = db.session().exec(select(User).where(User.email == email)).one()
+        preference = db.session().exec(select(ReminderPreference).where(ReminderPreference.user_id == operator.id)).one()
+        assert preference.enabled and preference.days_ahead == 3
+    # Seeding again keeps the data and the login (make run prints the same one each time)…
     again = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert again.output != result.output and len(calls) == len(app.extensions["exam_portal.providers"].ids())
+    assert again.output == result.output and len(calls) == len(app.extensions["exam_portal.providers"].ids())
+    login(app.test_client(), email, password)
+    # … until a new password is asked for (make reset-demo starts afresh).
+    fresh = app.test_cli_runner().invoke(args=["seed-demo", "--new-password"])
+    new_password = fresh.output.strip().rsplit(": ", 1)[1].split(" / ")[1]
+    assert new_password != password
+    login(app.test_client(), email, new_password)

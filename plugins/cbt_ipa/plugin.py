@@ -102,3 +102,10 @@ def provider_demo_data(ctx, organization_id, user_id):
     from portal.sdk import db
     from plugins.cbt_ipa.demo import seed
     seed(db.session(), ctx, organization_id, user_id)
+
+
+@hookimpl
+def portal_audit_labels():
+    """How the audit log names this plugin's actions."""
+    from flask_babel import lazy_gettext as _l
+    return {"actions": {"ipa_facts": _l("IPA受験情報の記録")}}

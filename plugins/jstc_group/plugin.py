@@ -71,6 +71,7 @@ def provider_sessions(ctx, organization_id, start, end):
 @hookimpl
 def portal_blueprints():
     from plugins.jstc_group.views import bp
+    from plugins.jstc_group import exports  # noqa: F401  (its routes are on the same blueprint)
     return [bp]
 
 
@@ -81,3 +82,19 @@ def provider_demo_data(ctx, organization_id, user_id):
     from portal.sdk import db
     from plugins.jstc_group.demo import seed
     seed(db.session(), organization_id, user_id)
+
+
+@hookimpl
+def portal_audit_labels():
+    """How the audit log names this plugin's records and actions."""
+    from flask import url_for
+    from flask_babel import lazy_gettext as _l
+    return {
+        "entities": {"jstc_group_session": _l("JSTC開催回"), "jstc_group_application": _l("JSTC団体申込"),
+                     "jstc_group_examinee": _l("JSTC受験者")},
+        "actions": {"upload": _l("一括申込書のアップロード"), "result": _l("結果の入力")},
+        "fields": {"grade": _l("受験級"), "score": _l("得点"), "mark": _l("判定"), "responsible_person": _l("責任者"),
+                   "staff": _l("運営スタッフ"), "application_opens": _l("申込開始日"),
+                   "application_deadline": _l("申込締切日"), "exam_date": _l("試験日")},
+        "links": {"jstc_group_application": lambda i: url_for("jstc_group.group", application_id=i)},
+    }

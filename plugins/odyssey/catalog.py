@@ -66,6 +66,15 @@ PRICE_KIND_PREFIX = {"general": "", "student": "(学割)", "member": "(会員)",
                      "voucher": "(チケット)"}
 
 
+def unpriced(subject: "Subject") -> bool:
+    """No price kind of the subject has its fee and commission in the catalog: it can only
+    be taken with a voucher until an administrator enters a price (ODY-PR-1)."""
+    if subject.commission is None:
+        return True
+    fields = (price_field(subject.family, kind) for kind in offered_kinds(subject.family) if kind != "voucher")
+    return all(f is None or subject.prices.get(f) is None for f in fields)
+
+
 def price_field(family: str, kind: str) -> str | None:
     """The catalog price field a price kind reads for a family, or None when the family
     does not offer that discount (ODY-PR-3). Vouchers are accepted for every subject (2.4.6)."""

@@ -135,6 +135,7 @@ def portal_housekeeping(now):
 @hookimpl
 def portal_blueprints():
     from plugins.odyssey.views import bp
+    from plugins.odyssey import exports  # noqa: F401  (its routes are on the same blueprint)
     return [bp]
 
 
@@ -143,3 +144,22 @@ def provider_demo_data(ctx, organization_id, user_id):
     from portal.sdk import db
     from plugins.odyssey.demo import seed
     seed(db.session(), organization_id, user_id)
+
+
+@hookimpl
+def portal_audit_labels():
+    """How the audit log names this plugin's records and actions."""
+    from flask import url_for
+    from flask_babel import lazy_gettext as _l
+    return {
+        "entities": {"odyssey_exam_day": _l("オデッセイ試験実施日"), "odyssey_candidate": _l("オデッセイ受験者"),
+                     "odyssey_venue": _l("オデッセイ会場情報")},
+        "actions": {"state_change": _l("状態の変更"), "import": _l("CSVインポート"), "delete_import": _l("インポートの削除"),
+                    "late_addition": _l("追加申込"), "self_exam_request": _l("自校受験申請"),
+                    "self_exam_answer": _l("自校受験申請の回答")},
+        "fields": {"exam_day_id": _l("試験実施日"), "candidate_type": _l("受験者情報"), "tests": _l("申込科目"),
+                   "late_addition": _l("追加申込"), "state": _l("状態"), "by": _l("契機"), "rows": _l("件数"),
+                   "deposit_balance": _l("預け金残高"), "exam_date": _l("試験実施日"), "exam_start": _l("開始"),
+                   "application_deadline": _l("申込期限")},
+        "links": {"odyssey_exam_day": lambda i: url_for("odyssey.day", day_id=i)},
+    }

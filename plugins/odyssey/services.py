@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Iterable, Mapping
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from portal.sdk import (
@@ -44,11 +45,14 @@ def ensure_catalog(db: Session, org_id: int) -> None:
     """Load the shipped catalog into the organisation's editable table (once)."""
     if db.exec(select(OdysseySubject.id).where(OdysseySubject.organization_id == org_id)).first() is not None:
         return
-    for s in load_subjects():
-        db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
-                              commission=s.commission, voucher_commission=s.voucher_commission,
-                              **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
-    db.flush()
+    try:
+        with db.begin_nested():  # a savepoint: losing the race below leaves the caller's transaction intact
+            for s in load_subjects():
+                db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
+                                      commission=s.commission, voucher_commission=s.voucher_commission,
+                                      **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
+    except IntegrityError:
+        pass  # two first requests at once: the other one loaded it (UNIQUE organization_id, code)
 
 
 def subject_of(row: OdysseySubject) -> Subject:
@@ -214,8 +218,8 @@ def check_retake(db: Session, org_id: int, day: OdysseyExamDay, data: CandidateI
 
 
 def _store_tests(db: Session, candidate: OdysseyCandidate, data: CandidateInput, late: bool) -> None:
-    for t in data.tests:
-        p = price(t.subject, t.price_kind)
+    for i, t in enumerate(data.tests, start=1):
+        p = price(t.subject, t.price_kind, f"subject{i}")  # the refusal shows at that subject
         db.add(OdysseyApplicationTest(organization_id=candidate.organization_id, exam_day_id=candidate.exam_day_id,
                                       candidate_id=candidate.id, subject_code=t.subject.code, subject_name=t.subject.name,
                                       family=t.subject.family, price_kind=t.price_kind, period=t.period, ticket=t.ticket,

@@ -17,7 +17,7 @@ from portal.sdk import (
 )
 
 from plugins.odyssey import contract, csv_import, deadlines, purge, services, states
-from plugins.odyssey.catalog import FAMILIES, FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, offered_kinds
+from plugins.odyssey.catalog import FAMILIES, FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, offered_kinds, unpriced
 from plugins.odyssey.fields import (
     CANDIDATE_TYPES, COLUMNS, GENDERS, LABELS, PREFECTURES, SUBJECT_FIELDS, FieldError, validate,
 )
@@ -34,6 +34,7 @@ def _now() -> datetime:
 
 def _ctx_common() -> dict[str, Any]:
     return {"state_label": lambda s: states.LABELS[s], "price_kind_name": lambda k: PRICE_KIND_NAMES[k],
+            "unpriced": unpriced,
             "family_name": lambda f: FAMILY_NAMES[f], "labels": LABELS, "genders": GENDERS,
             "candidate_types": CANDIDATE_TYPES, "prefectures": PREFECTURES, "prefix": PRICE_KIND_PREFIX}
 
@@ -205,10 +206,22 @@ def _candidate_input(s, form):
     return data
 
 
-def _form_error_page(exam_day, exc: RuleError, form):
+def _form_errors(exc: RuleError) -> dict[str, Msg]:
+    """Field errors of the candidate form: each next to its field, and the summary next to
+    the save button (where the user looks after pressing it)."""
     errors = {e.field: e.message for e in getattr(exc, "errors", [])}
+    if not errors and exc.field:
+        errors = {exc.field: exc.message}
+    return errors
+
+
+def _form_error_page(exam_day, exc: RuleError, form):
+    errors = _form_errors(exc)
     db.session().rollback()
-    return _day_page(exam_day, 422, error=exc.message if not errors else None, errors=errors, values=dict(form))
+    context = _day_context(exam_day)
+    if not (context["can_edit"] or context["can_late_add"]):  # no form on the page: say it at the top
+        return _day_page(exam_day, 422, error=exc.message, errors=errors, values=dict(form))
+    return _day_page(exam_day, 422, errors=errors, form_error=exc.message, values=dict(form))
 
 
 @bp.post("/add-candidate/<int:day_id>")
@@ -251,11 +264,11 @@ def edit_candidate(candidate_id: int):
             with db.transaction() as s:
                 services.update_candidate(s, org_id(), current_user.id, candidate, _candidate_input(s, request.form), _now())
         except RuleError as exc:
-            errors = {e.field: e.message for e in getattr(exc, "errors", [])}
+            errors = _form_errors(exc)
             db.session().rollback()
             return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=422,
                                day=exam_day, candidate=candidate, values=dict(request.form), errors=errors,
-                               error=None if errors else exc.message, **_form_context())
+                               error=None, form_error=exc.message, **_form_context())
         target = url_for("odyssey.day", day_id=exam_day.id)
         return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
     tests = [t for t in services.tests(db.session(), exam_day) if t.candidate_id == candidate.id]

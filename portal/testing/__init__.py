@@ -19,7 +19,7 @@ import re
 
 from portal.testing.conformance import ConformanceSuite
 
-__all__ = ["ConformanceSuite", "csrf_token", "login", "seed_demo_and_login"]
+__all__ = ["ConformanceSuite", "count_statements", "csrf_token", "csv_rows", "login", "seed_demo_and_login", "xlsx_rows"]
 
 
 def login(client, email, password):
@@ -52,3 +52,44 @@ def seed_demo_and_login(app):
     with app.app_context():
         org_id = db.session().exec(select(User).where(User.email == email)).one().organization_id
     return client, org_id
+
+
+def csv_rows(response) -> list[list[str]]:
+    """An export read back as Excel would: UTF-8 with BOM, then CSV."""
+    import csv
+    import io
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, so that Japanese Excel opens it"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def xlsx_rows(response) -> list[list]:
+    """An .xlsx export read back with openpyxl; no cell may hold a formula."""
+    import io
+    from openpyxl import load_workbook
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert "spreadsheetml" in response.mimetype
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", f"a formula in {cell.coordinate}: {cell.value!r}"
+    return [[c.value for c in row] for row in sheet.iter_rows()]
+
+
+def count_statements(app, fn) -> int:
+    """How many SQL statements ``fn()`` sends (a list must not send one per row)."""
+    from sqlalchemy import event
+    engine = app.extensions["exam_portal.engine"]
+    seen = []
+
+    def before(conn, cursor, statement, *args):
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return len(seen)

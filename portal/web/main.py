@@ -60,7 +60,8 @@ def register_template_helpers(app: Flask) -> None:
                 "status_label": labels.status_label, "requirement_label": labels.requirement_label,
                 "outcome_label": labels.outcome_label, "role_label": labels.role_label,
                 "provider_name": provider_name, "booking_url": booking_url, "calculator_facts": calculator_facts,
-                "store_methods": STORE_METHODS, "submission_key_field": submissions.key_field}
+                "store_methods": STORE_METHODS, "submission_key_field": submissions.key_field,
+                "account_type_label": labels.account_type_label}
 
 
 def booking_url(booking) -> str:
