@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from portal import audit, db, htmx
+from portal.guard import status_of
 from portal.auth import require_admin
 from portal.rules import AttemptFact, BadInput, Msg, RuleError
 from portal.rules import parse
@@ -109,47 +110,56 @@ def day(day_id: int):
     return _day_page(get_or_404(OdysseyExamDay, day_id))
 
 
+def _seen_version(exam_day: OdysseyExamDay) -> int:
+    """The version of the day the user acted on: posted by the day page (``hx-vals``),
+    else the one this request loaded. A one-time action applies to that version only."""
+    posted = (request.form.get("version") or "").strip()
+    return int(posted) if posted.isdigit() else exam_day.version
+
+
 def _act(day_id: int, action):
-    """Run one state action on a day in one transaction; a refusal is a 422 with the reason."""
+    """Run one state action on a day in one transaction; a refusal is a 422 with the
+    reason, a lost race a 409 with the day's current state."""
     exam_day = get_or_404(OdysseyExamDay, day_id)
+    version = _seen_version(exam_day)
     try:
         with db.transaction() as s:
-            action(s, exam_day)
+            action(s, exam_day, version)
     except RuleError as exc:
         db.session().refresh(exam_day)
-        return _day_page(exam_day, 422, error=exc.message)
+        return _day_page(exam_day, status_of(exc), error=exc.message)
     return _day_page(exam_day)
 
 
 @bp.post("/confirm/<int:day_id>")
 def confirm(day_id: int):
-    return _act(day_id, lambda s, d: services.confirm(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.confirm(s, org_id(), current_user.id, d, _now(), v))
 
 
 @bp.post("/withdraw/<int:day_id>")
 def withdraw(day_id: int):
-    return _act(day_id, lambda s, d: services.withdraw(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.withdraw(s, org_id(), current_user.id, d, _now(), v))
 
 
 @bp.post("/self-exam/<int:day_id>")
 def self_exam(day_id: int):
-    def action(s, d):
+    def action(s, d, v):
         if request.form.get("status"):
-            services.set_self_exam_answer(s, org_id(), current_user.id, d, request.form["status"])
+            services.set_self_exam_answer(s, org_id(), current_user.id, d, request.form["status"], _now(), v)
         else:
-            services.request_self_exam(s, services.rule_context(s, org_id()), org_id(), current_user.id, d, _now())
+            services.request_self_exam(s, services.rule_context(s, org_id()), org_id(), current_user.id, d, _now(), v)
     return _act(day_id, action)
 
 
 @bp.post("/results/<int:day_id>")
 def results(day_id: int):
     outcomes = {int(k.split("_", 1)[1]): v for k, v in request.form.items() if k.startswith("outcome_") and k[8:].isdigit()}
-    return _act(day_id, lambda s, d: services.enter_results(s, org_id(), current_user.id, d, outcomes, _now()))
+    return _act(day_id, lambda s, d, v: services.enter_results(s, org_id(), current_user.id, d, outcomes, _now(), v))
 
 
 @bp.post("/complete/<int:day_id>")
 def complete(day_id: int):
-    return _act(day_id, lambda s, d: services.complete(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.complete(s, org_id(), current_user.id, d, _now(), v))
 
 
 @bp.get("/copy/<int:day_id>")
@@ -211,7 +221,7 @@ def _candidate_input(s, form):
 def _form_error_page(exam_day, exc: RuleError, form):
     errors = {e.field: e.message for e in getattr(exc, "errors", [])}
     db.session().rollback()
-    return _day_page(exam_day, 422, error=exc.message if not errors else None, errors=errors, values=dict(form))
+    return _day_page(exam_day, status_of(exc), error=exc.message if not errors else None, errors=errors, values=dict(form))
 
 
 @bp.post("/add-candidate/<int:day_id>")
@@ -219,12 +229,14 @@ def add_candidate(day_id: int):
     exam_day = get_or_404(OdysseyExamDay, day_id)
     form = request.form
     late = form.get("late") == "1"
+    version = _seen_version(exam_day)
     try:
         with db.transaction() as s:
             data = _candidate_input(s, form)
             facts = {"declared": _declared_attempt(form), "confirmed_with_odyssey": form.get("confirmed_with_odyssey") == "on"}
             if late:
-                services.late_add(s, services.rule_context(s, org_id()), org_id(), current_user.id, exam_day, data, _now(), **facts)
+                services.late_add(s, services.rule_context(s, org_id()), org_id(), current_user.id, exam_day, data, _now(),
+                                  version, **facts)
             else:
                 services.add_candidate(s, org_id(), current_user.id, exam_day, data, _now(), **facts)
     except RuleError as exc:
@@ -241,7 +253,8 @@ def delete_candidate(candidate_id: int):
         with db.transaction() as s:
             services.delete_candidate(s, org_id(), current_user.id, candidate, _now())
     except RuleError as exc:
-        return _day_page(exam_day, 422, error=exc.message)
+        db.session().refresh(exam_day)
+        return _day_page(exam_day, status_of(exc), error=exc.message)
     return _day_page(exam_day)
 
 
@@ -256,7 +269,7 @@ def edit_candidate(candidate_id: int):
         except RuleError as exc:
             errors = {e.field: e.message for e in getattr(exc, "errors", [])}
             db.session().rollback()
-            return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=422,
+            return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=status_of(exc),
                                day=exam_day, candidate=candidate, values=dict(request.form), errors=errors,
                                error=None if errors else exc.message, **_form_context())
         target = url_for("odyssey.day", day_id=exam_day.id)
@@ -284,19 +297,23 @@ def import_csv(day_id: int):
     exam_day = get_or_404(OdysseyExamDay, day_id)
     upload = request.files.get("file")
     data = upload.read(csv_import.MAX_BYTES + 1) if upload else b""
+    version = _seen_version(exam_day)
     try:
         with db.transaction() as s:
-            result = services.import_csv(s, org_id(), current_user.id, exam_day, data, upload.filename if upload else "", _now())
+            result = services.import_csv(s, org_id(), current_user.id, exam_day, data, upload.filename if upload else "",
+                                         _now(), version)
     except services.ImportFailed as exc:
+        db.session().refresh(exam_day)
         return _day_page(exam_day, 422, import_result=exc.result)
     except RuleError as exc:
-        return _day_page(exam_day, 422, error=exc.message)
+        db.session().refresh(exam_day)
+        return _day_page(exam_day, status_of(exc), error=exc.message)
     return _day_page(exam_day, 422 if result.errors else 200, import_result=result)
 
 
 @bp.post("/delete-import/<int:day_id>")
 def delete_import(day_id: int):
-    return _act(day_id, lambda s, d: services.delete_import(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.delete_import(s, org_id(), current_user.id, d, _now(), v))
 
 
 # --------------------------------------------------------------------------- catalog (admin)
