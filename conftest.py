@@ -186,3 +186,35 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# --------------------------------------------------------------------------- races
+
+
+def concurrently(client, *calls, timeout: float = 60):
+    """Send the requests ``calls`` (each ``call(client) -> response``) at the same moment,
+    each from its own thread with its own test client (so its own request, session and
+    database connection) signed in as ``client``. Returns ``[(status, html)]`` in call
+    order; an exception escaping the app counts as a 500 with its repr."""
+    app = client.application
+    cookie = client.get_cookie("session")
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(index, call):
+        own = app.test_client()
+        if cookie is not None:
+            own.set_cookie("session", cookie.value)
+        barrier.wait()
+        try:
+            response = call(own)
+            results[index] = (response.status_code, response.get_data(as_text=True))
+        except Exception as exc:  # noqa: BLE001 — the assertions show it as a 500
+            results[index] = (500, repr(exc))
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results

@@ -87,6 +87,13 @@ def claim(db: Session, day: OdysseyExamDay, where: Iterable[Any], now: datetime,
     db.refresh(day)
 
 
+def expect_version(db: Session, day: OdysseyExamDay, version: int | None, now: datetime) -> None:
+    """Refuse at once when the day changed after the user's page was rendered (the request
+    began after the winner committed): the same answer as losing inside :func:`claim`."""
+    if version is not None and day.version != version:
+        raise changed_meanwhile(db, day, now)
+
+
 def fresh(db: Session, day: OdysseyExamDay) -> OdysseyExamDay:
     """The day as committed now (the session's copy may predate the winner's change)."""
     return db.exec(select(Day).where(Day.id == day.id).execution_options(populate_existing=True)).one()

@@ -327,6 +327,7 @@ def import_csv(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, data
                now: datetime, version: int | None = None) -> csv_import.ImportResult:
     """ODY-CSV: all rows or none; one import per exam day. Set-based whatever the size of
     the file: one retake-history query, the candidates and their tests in one statement each."""
+    guards.expect_version(db, day, version, now)
     _require_edit(day, now)
     existing = _import_of(db, day)
     if existing is not None:
@@ -368,6 +369,7 @@ class ImportFailed(RuleRefusal):
 
 def delete_import(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime,
                   version: int | None = None) -> int:
+    guards.expect_version(db, day, version, now)
     _require_edit(day, now)
     if _import_of(db, day) is None:
         raise RuleRefusal("no_import", Msg("インポートしたデータはありません。", "Nothing was imported."), None)
@@ -391,6 +393,7 @@ def delete_import(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, n
 
 
 def confirm(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _require_edit(day, now)
     old = day.state
     guards.claim(db, day, guards.editable(now), now, version=version,
@@ -412,6 +415,7 @@ def confirm(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: da
 
 
 def withdraw(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.can_withdraw(day, now), "確定取消は申込締切日までの申込済みの試験日だけです(ODY-ST)。",
                    "Only an applied day can be withdrawn, until the deadline (ODY-ST).")
     old = day.state
@@ -423,6 +427,7 @@ def withdraw(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: d
 def request_self_exam(db: Session, ctx: RuleContext, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime,
                       version: int | None = None) -> None:
     """ODY-DL-4: after registering the candidates (general ones included), by the 5th business day before."""
+    guards.expect_version(db, day, version, now)
     deadline = deadlines.self_exam_request_deadline(ctx.calendar, day.exam_date)
     _refuse_unless(jst(now) <= deadline.at, f"自校受験申請の期限({moment(deadline.at).ja})を過ぎています(ODY-DL-4)。",
                    f"The self-exam request deadline ({moment(deadline.at).en}) has passed (ODY-DL-4).")
@@ -437,6 +442,7 @@ def request_self_exam(db: Session, ctx: RuleContext, org_id: int, user_id: int, 
 
 def set_self_exam_answer(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, status: str, now: datetime,
                          version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     if status not in ("approved", "refused") or day.self_exam_status == "none":
         raise BadInput("invalid_field", Msg("申請後に「承認」か「不可」を選んでください。", "Choose approved or refused after the request."), "status")
     before = day.self_exam_status
@@ -453,6 +459,7 @@ def late_add(db: Session, ctx: RuleContext, org_id: int, user_id: int, day: Odys
     """ODY-LA: after the deadline, before the late-addition deadline, with enough deposit.
     The day is claimed (at the version the user saw) and the deposit debited by one guarded
     statement each: two racing additions never spend the same deposit twice."""
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.can_late_add(day, now), "追加申込は申込締切日後の申込済みの試験日だけです(ODY-LA)。",
                    "Late additions apply to an applied day after its deadline (ODY-LA).")
     deadline = deadlines.late_addition_deadline(ctx.calendar, day.exam_start,
@@ -490,6 +497,7 @@ OUTCOMES = ("passed", "failed", "absent")
 
 def enter_results(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, outcomes: Mapping[int, str],
                   now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.state_at(day, now) == states.RESULTS_DUE, "試験実施翌日以降に結果を入力できます(ODY-ST)。",
                    "Results can be entered from the day after the exam (ODY-ST).")
     by_outcome: dict[str, list[int]] = {}
@@ -508,6 +516,7 @@ def enter_results(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, o
 
 
 def complete(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.state_at(day, now) == states.RESULTS_ENTERED, "結果の確定後に完了にできます(ODY-ST)。",
                    "Only a day with entered results can be completed (ODY-ST).")
     old = day.state
