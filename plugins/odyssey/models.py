@@ -104,6 +104,8 @@ class OdysseyCandidate(SQLModel, table=True):
     organization_id: int = Field(foreign_key="organization.id", index=True)
     exam_day_id: int = Field(foreign_key="odyssey_exam_day.id", index=True)
     import_id: Optional[int] = Field(default=None, foreign_key="odyssey_import.id", index=True)
+    #: The CSV line an imported candidate came from (None when entered by hand).
+    line: Optional[int] = None
     family_name: str = Field(default="", max_length=100)
     given_name: str = Field(default="", max_length=100)
     family_kana: str = Field(default="", max_length=100)

@@ -239,29 +239,34 @@ def check_retake(db: Session, org_id: int, day: OdysseyExamDay, data: CandidateI
                           "subject1")
 
 
-def _test_rows(candidate_id: int, org_id: int, day_id: int, data: CandidateInput, late: bool) -> list[dict]:
+def _priced_tests(org_id: int, day_id: int, data: CandidateInput, late: bool) -> list[dict]:
+    """The candidate's test rows with the prices snapshotted now (ODY-PR-1); refuses a test
+    whose fee the catalog lacks."""
     rows = []
     for t in data.tests:
         p = price(t.subject, t.price_kind)
-        rows.append(dict(organization_id=org_id, exam_day_id=day_id, candidate_id=candidate_id, subject_code=t.subject.code,
+        rows.append(dict(organization_id=org_id, exam_day_id=day_id, subject_code=t.subject.code,
                          subject_name=t.subject.name, family=t.subject.family, price_kind=t.price_kind, period=t.period,
                          ticket=t.ticket, fee=p.fee, commission=p.commission, voucher_commission=p.voucher_commission,
                          late_addition=late))
     return rows
 
 
-def _insert_candidates(db: Session, org_id: int, day: OdysseyExamDay, people: list[CandidateInput], now: datetime,
-                       import_id: int | None = None, late: bool = False) -> list[int]:
-    """Two statements for any number of candidates: the candidates (ids returned in order),
-    then their tests."""
-    ids = list(db.scalars(
-        insert(OdysseyCandidate).returning(OdysseyCandidate.id, sort_by_parameter_order=True),
-        [dict(organization_id=org_id, exam_day_id=day.id, import_id=import_id, self_exam=p.self_exam, late_addition=late,
-              created_at=now, **p.values) for p in people]).all())
-    tests = [row for candidate_id, p in zip(ids, people) for row in _test_rows(candidate_id, org_id, day.id, p, late)]
-    if tests:
-        db.execute(insert(OdysseyApplicationTest), tests)
-    return ids
+def _insert_tests(db: Session, candidate_ids: Iterable[int], tests: Iterable[list[dict]]) -> None:
+    rows = [{**row, "candidate_id": candidate_id} for candidate_id, of in zip(candidate_ids, tests) for row in of]
+    if rows:
+        db.execute(insert(OdysseyApplicationTest.__table__), rows)  # Core executemany: no ORM bookkeeping per row
+
+
+def _insert_imported(db: Session, org_id: int, day: OdysseyExamDay, record: OdysseyImport,
+                     rows: list[tuple[int, CandidateInput]], tests: list[list[dict]], now: datetime) -> None:
+    """Three statements for any number of rows: the candidates (executemany), their ids by
+    CSV line, their tests (executemany)."""
+    db.execute(insert(OdysseyCandidate.__table__), [
+        dict(organization_id=org_id, exam_day_id=day.id, import_id=record.id, line=line, self_exam=p.self_exam,
+             late_addition=False, created_at=now, **p.values) for line, p in rows])
+    by_line = dict(db.exec(select(OdysseyCandidate.line, OdysseyCandidate.id).where(OdysseyCandidate.import_id == record.id)).all())
+    _insert_tests(db, [by_line[line] for line, _ in rows], tests)
 
 
 def _summary(candidate: OdysseyCandidate, data: CandidateInput) -> dict:
@@ -280,7 +285,12 @@ def add_candidate(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, d
         _require_edit(day, now)
         guards.claim(db, day, guards.editable(now), now)
     check_retake(db, org_id, day, data, declared, confirmed_with_odyssey)
-    candidate = db.get(OdysseyCandidate, _insert_candidates(db, org_id, day, [data], now, late=late)[0])
+    tests = _priced_tests(org_id, day.id, data, late)
+    candidate = OdysseyCandidate(organization_id=org_id, exam_day_id=day.id, self_exam=data.self_exam, late_addition=late,
+                                 created_at=now, **data.values)
+    db.add(candidate)
+    db.flush()
+    _insert_tests(db, [candidate.id], [tests])
     audit.record(db, org_id, user_id, "create", "odyssey_candidate", candidate.id, None, _summary(candidate, data))
     return candidate
 
@@ -298,7 +308,7 @@ def update_candidate(db: Session, org_id: int, user_id: int, candidate: OdysseyC
     candidate.self_exam = data.self_exam
     db.add(candidate)
     db.flush()
-    db.execute(insert(OdysseyApplicationTest), _test_rows(candidate.id, org_id, day.id, data, candidate.late_addition))
+    _insert_tests(db, [candidate.id], [_priced_tests(org_id, day.id, data, candidate.late_addition)])
     audit.record(db, org_id, user_id, "update", "odyssey_candidate", candidate.id, None, _summary(candidate, data))
 
 
@@ -341,9 +351,11 @@ def import_csv(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, data
         raise guards.imported_meanwhile(db, day, existing, now)
     people = [candidate for _, candidate in result.candidates]
     history = retake_history(db, org_id, day, people)
-    for line, candidate in result.candidates:
+    tests = []
+    for line, candidate in result.candidates:  # every row's refusal is listed, then nothing is stored
         try:
             check_retake(db, org_id, day, candidate, history=history)
+            tests.append(_priced_tests(org_id, day.id, candidate, late=False))
         except RuleRefusal as exc:
             result.errors.append(csv_import.RowError(line, "O", exc.message))
     if result.errors:
@@ -352,7 +364,7 @@ def import_csv(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, data
                            rows=len(people), imported_at=now)
     db.add(record)
     db.flush()
-    _insert_candidates(db, org_id, day, people, now, import_id=record.id)
+    _insert_imported(db, org_id, day, record, result.candidates, tests, now)
     audit.record(db, org_id, user_id, "import", "odyssey_exam_day", day.id, None,
                  {"rows": record.rows, "encoding": record.encoding, "filename": record.filename,
                   "tests": sum(len(p.tests) for p in people)})
