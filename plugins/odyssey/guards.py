@@ -31,6 +31,10 @@ register_constraint(
     Msg("この試験実施日には、同時に行われた他の操作で先にCSVがインポートされました。インポートは1回だけです(ODY-CSV)。",
         "A CSV was imported for this exam day meanwhile by another request; only one import is allowed (ODY-CSV)."), "file")
 register_constraint(
+    "odyssey_exam_day_organization_id_exam_date_key", "odyssey_exam_day", ("organization_id", "exam_date"), "duplicate_day",
+    Msg("この試験実施日は、同時に行われた他の操作で先に登録されました。", "This exam date was registered meanwhile by another request."),
+    "exam_start")
+register_constraint(
     "ck_odyssey_venue_deposit_not_negative", "odyssey_venue", ("deposit_balance",), "deposit_exhausted",
     Msg("預け金残高が同時に行われた他の追加申込で使われ、足りなくなりました(ODY-LA)。",
         "The deposit balance was used meanwhile by another late addition and no longer covers this one (ODY-LA)."))

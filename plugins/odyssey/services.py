@@ -9,6 +9,7 @@ from typing import Iterable, Mapping
 
 from flask import current_app
 from sqlalchemy import delete, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -43,15 +44,25 @@ class FormErrors(RuleRefusal):
 # --------------------------------------------------------------------------- catalog
 
 
+def _create_once(db: Session, rows: list) -> None:
+    """Insert rows a racing request may be inserting at the same moment: in a savepoint, so
+    that losing on the unique constraint leaves this transaction going (the winner's rows
+    are there)."""
+    try:
+        with db.begin_nested():
+            db.add_all(rows)
+    except IntegrityError:
+        pass
+
+
 def ensure_catalog(db: Session, org_id: int) -> None:
     """Load the shipped catalog into the organisation's editable table (once)."""
     if db.exec(select(OdysseySubject.id).where(OdysseySubject.organization_id == org_id)).first() is not None:
         return
-    for s in load_subjects():
-        db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
-                              commission=s.commission, voucher_commission=s.voucher_commission,
-                              **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
-    db.flush()
+    _create_once(db, [OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
+                                     commission=s.commission, voucher_commission=s.voucher_commission,
+                                     **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()})
+                      for s in load_subjects()])
 
 
 def subject_of(row: OdysseySubject) -> Subject:
@@ -76,9 +87,8 @@ def rule_context(db: Session, org_id: int) -> RuleContext:
 def venue(db: Session, org_id: int) -> OdysseyVenue:
     row = db.exec(select(OdysseyVenue).where(OdysseyVenue.organization_id == org_id)).first()
     if row is None:
-        row = OdysseyVenue(organization_id=org_id)
-        db.add(row)
-        db.flush()
+        _create_once(db, [OdysseyVenue(organization_id=org_id)])
+        row = db.exec(select(OdysseyVenue).where(OdysseyVenue.organization_id == org_id)).one()
     return row
 
 

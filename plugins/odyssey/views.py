@@ -70,7 +70,7 @@ def create_day():
             ctx = services.rule_context(s, org_id())
             day = services.create_exam_day(s, ctx, org_id(), current_user.id, start, _now())
     except RuleError as exc:
-        return _index(422, exc.message, dict(form))
+        return _index(status_of(exc), exc.message, dict(form))
     if htmx.is_htmx():
         return htmx.redirect(url_for("odyssey.day", day_id=day.id))
     return redirect(url_for("odyssey.day", day_id=day.id))

@@ -277,3 +277,48 @@ def test_the_loser_sees_who_changed_the_day_in_english_too(app, draft_day):
     assert r.status_code == 409
     assert "This exam day was changed meanwhile by another request" in html and "Now: Applied" in html
     assert "Last change:" in html and "by テスト 担当" in html
+
+
+def test_the_same_exam_date_registered_six_times_at_once(app, venue):
+    client, org_id, at = venue
+    with at(jst(2021, 2, 1, 9, 0)) as token:
+        results = concurrently(client, *[send(token, "/p/odyssey/days", {"exam_start": "2021-02-25T10:00"})] * RACERS)
+    statuses = [status for status, _ in results]
+    assert 500 not in statuses and statuses.count(204) == 1, statuses
+    for status, html in results:
+        if status != 204:
+            assert status in (409, 422) and ("すでに登録" in html or "先に登録" in html), (status, html[:3000])
+    with app.app_context():
+        days = db.session().exec(select(OdysseyExamDay).where(OdysseyExamDay.organization_id == org_id)).all()
+    assert len(days) == 1
+    assert [a for a, _ in audit_actions(app, days[0].id)] == ["create"]
+
+
+def test_two_purge_runs_at_once_purge_and_log_each_day_once(app, draft_day):
+    import threading
+    from plugins.odyssey import purge
+    from plugins.odyssey.models import OdysseyPurgeLog
+    client, at, day_id = draft_day
+    with at(jst(2021, 2, 10, 9, 0)) as token:
+        post(client, token, f"/p/odyssey/confirm/{day_id}")
+    barrier, outcomes = threading.Barrier(2), []
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            try:
+                with db.transaction() as s:
+                    outcomes.append(len(purge.purge(s, jst(2021, 3, 27, 3, 0))))
+            except Exception as exc:  # noqa: BLE001 — shown by the assertion
+                outcomes.append(repr(exc))
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes, key=str) in ([0, 1],), outcomes
+    with app.app_context():
+        s = db.session()
+        assert len(s.exec(select(OdysseyPurgeLog).where(OdysseyPurgeLog.exam_day_id == day_id)).all()) == 1
+        assert s.exec(select(OdysseyCandidate).where(OdysseyCandidate.exam_day_id == day_id)).one().family_name == ""
+    assert [a for a, _ in audit_actions(app, day_id)].count("purge_personal_data") == 1
