@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from portal import audit
@@ -258,8 +258,12 @@ def apply_upload(s: Session, application: JstcApplication, session: SessionDates
     _claim_unlocked(s, application, {"applied_at": now, "applied_by": user_id, "form_filename": filename[:200]})
     s.execute(delete(JstcExaminee).where(JstcExaminee.organization_id == application.organization_id,
                                          JstcExaminee.application_id == application.id))
-    stored = [_store_row(s, application, row, line=i) for i, row in enumerate(result.rows, start=1)]
-    s.refresh(application)
+    rows = [dict(organization_id=application.organization_id, application_id=application.id, line=i,
+                 family_name=row.family_name, given_name=row.given_name, family_kana=row.family_kana,
+                 given_kana=row.given_kana, grade=row.grade, jis_flag=row.jis_flag, question_below_half=False)
+            for i, row in enumerate(result.rows, start=1)]
+    s.execute(insert(JstcExaminee.__table__), rows)  # one executemany, however many rows the form has
+    stored = examinees(s, application)
     audit.record(s, application.organization_id, user_id, "upload", "jstc_group_application", application.id, None, {
         "file": filename[:200], "examinees": len(stored), "counts": grade_counts(stored),
         "jis_flagged": [e.line for e in stored if e.jis_flag]})
