@@ -13,8 +13,13 @@ so that views show it like any rule refusal, never as a 500:
   its message; :func:`translate` (used by :func:`portal.db.transaction`) maps the
   database's error to it, on PostgreSQL by constraint name, on SQLite by the table and
   columns or the check's name in the error text;
+  A violation nobody registered is still a generic "changed meanwhile" conflict, except
+  a NOT NULL violation, which is a bug and stays an error;
 - a serialization failure or deadlock (PostgreSQL) or a busy SQLite database: a generic
   "changed meanwhile, try again".
+
+Views answer a refusal with :func:`status_of` (409 for a conflict); a Conflict no view
+caught becomes a 409 page (:mod:`portal.web.conflicts`).
 
 Conflicts are logged on one line without a traceback: a lost race is not a bug.
 """
