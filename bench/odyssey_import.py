@@ -7,8 +7,9 @@ record, candidates, tests, audit) on the same file for the same exam day. Each r
 floor and import back to back (interleaved), both in a transaction that is rolled back;
 the figure is the median over the rounds. Nothing here asserts a time.
 
-    python bench/odyssey_import.py [rows ...]        # SQLite in a temporary folder
-    BENCH_DATABASE_URL=postgresql+psycopg://…  python bench/odyssey_import.py
+    python bench/odyssey_import.py [rows ...]
+        SQLite in a temporary folder, and PostgreSQL too when BENCH_DATABASE_URL (or else
+        TEST_DATABASE_URL) is set; there the bench's organisation is deleted afterwards.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from portal import create_app, db, migrate  # noqa: E402
 from portal.rules import JST  # noqa: E402
@@ -120,19 +121,30 @@ def run(url: str, sizes=SIZES, rounds: int = ROUNDS) -> None:
         floor, measured = statistics.median(floors), statistics.median(imports)
         print(f"odyssey CSV import  {backend:10s} {size:6d} rows  floor (csv + executemany) {floor / size * 1e6:7.1f} µs/row  "
               f"import {measured / size * 1e6:7.1f} µs/row  ratio {measured / floor:5.2f}  (target ≤ 3, median of {rounds})")
+    _delete_organization(app, org_id)
     app.extensions["exam_portal.engine"].dispose()
 
 
+def _delete_organization(app, org_id: int) -> None:
+    """Leave a shared database as it was: every row of the bench's organisation."""
+    from sqlmodel import SQLModel
+    engine = app.extensions["exam_portal.engine"]
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if "organization_id" in table.c:
+                conn.execute(table.delete().where(table.c.organization_id == org_id))
+        conn.execute(text("DELETE FROM organization WHERE id = :id"), {"id": org_id})
+
+
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    sizes = tuple(int(a) for a in argv) or SIZES
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        run(url, sizes)
-        return
+    """Run on SQLite, and on PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL is set."""
+    sizes = tuple(int(a) for a in argv or ()) or SIZES
     with tempfile.TemporaryDirectory() as folder:
         run(f"sqlite:///{folder}/bench.db", sizes)
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if url:
+        run(url, sizes)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
