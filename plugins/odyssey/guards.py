@@ -141,6 +141,12 @@ def changed_meanwhile(db: Session, day: OdysseyExamDay, now: datetime) -> Confli
         "This exam day was changed meanwhile by another request, so nothing was changed."), current=current_state(db, day, now))
 
 
+def candidate_gone(db: Session, day: OdysseyExamDay, now: datetime) -> Conflict:
+    return Conflict("candidate_gone", Msg("この受験者は、同時に行われた他の操作で先に削除されました。",
+                                          "This candidate was deleted meanwhile by another request."),
+                    current=current_state(db, day, now))
+
+
 def imported_meanwhile(db: Session, day: OdysseyExamDay, record: OdysseyImport, now: datetime) -> Conflict:
     """'This exam day was imported meanwhile by …' (ODY-CSV: one import per day)."""
     last = audit.last_event(db, day.organization_id, "odyssey_exam_day", day.id, ("import",))

@@ -311,13 +311,12 @@ def update_candidate(db: Session, org_id: int, user_id: int, candidate: OdysseyC
     _require_edit(day, now)
     guards.claim(db, day, guards.editable(now), now)
     check_retake(db, org_id, day, data)
+    guarded(db, update(OdysseyCandidate).where(OdysseyCandidate.id == candidate.id)
+            .values(self_exam=data.self_exam, **data.values).execution_options(synchronize_session=False),
+            lambda: guards.candidate_gone(db, day, now))
+    db.refresh(candidate)
     db.execute(delete(OdysseyApplicationTest).where(OdysseyApplicationTest.candidate_id == candidate.id)
                .execution_options(synchronize_session=False))
-    for name, value in data.values.items():
-        setattr(candidate, name, value)
-    candidate.self_exam = data.self_exam
-    db.add(candidate)
-    db.flush()
     _insert_tests(db, [candidate.id], [_priced_tests(org_id, day.id, data, candidate.late_addition)])
     audit.record(db, org_id, user_id, "update", "odyssey_candidate", candidate.id, None, _summary(candidate, data))
 
@@ -329,7 +328,7 @@ def delete_candidate(db: Session, org_id: int, user_id: int, candidate: OdysseyC
     db.execute(delete(OdysseyApplicationTest).where(OdysseyApplicationTest.candidate_id == candidate.id)
                .execution_options(synchronize_session=False))
     guarded(db, delete(OdysseyCandidate).where(OdysseyCandidate.id == candidate.id)
-            .execution_options(synchronize_session=False), lambda: guards.changed_meanwhile(db, day, now))
+            .execution_options(synchronize_session=False), lambda: guards.candidate_gone(db, day, now))
     db.expunge(candidate)
     audit.record(db, org_id, user_id, "delete", "odyssey_candidate", candidate.id,
                  {"exam_day_id": day.id, "candidate_type": candidate.candidate_type}, None)

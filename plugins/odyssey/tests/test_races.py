@@ -322,3 +322,27 @@ def test_two_purge_runs_at_once_purge_and_log_each_day_once(app, draft_day):
         assert len(s.exec(select(OdysseyPurgeLog).where(OdysseyPurgeLog.exam_day_id == day_id)).all()) == 1
         assert s.exec(select(OdysseyCandidate).where(OdysseyCandidate.exam_day_id == day_id)).one().family_name == ""
     assert [a for a, _ in audit_actions(app, day_id)].count("purge_personal_data") == 1
+
+
+def test_a_candidate_deleted_while_others_edit_and_delete_it(app, draft_day):
+    client, at, day_id = draft_day
+    with at(jst(2021, 2, 10, 9, 0)) as token:
+        with app.app_context():
+            candidate_id = db.session().exec(select(OdysseyCandidate.id).where(OdysseyCandidate.exam_day_id == day_id)).one()
+        edited = {**CANDIDATE, "given_name": "二子"}
+        calls = [send(token, f"/p/odyssey/delete-candidate/{candidate_id}"),
+                 lambda c: post(c, token, f"/p/odyssey/candidate/{candidate_id}", edited)] * (RACERS // 2)
+        results = concurrently(client, *calls)
+    statuses = [status for status, _ in results]
+    assert 500 not in statuses, results
+    deletes = statuses[0::2]
+    assert deletes.count(200) == 1 and all(s in (404, 409) for s in deletes if s != 200), statuses
+    for status, html in results:
+        if status == 409:
+            assert "先に削除されました" in html and "現在の状態" in html, html[:2000]
+    assert stored_day(app, day_id)[1] == 0
+    with app.app_context():
+        events = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "odyssey_candidate",
+                                                            AuditEvent.entity_id == candidate_id)).all()
+    assert [e.action for e in events].count("delete") == 1
+    assert [e.action for e in events].count("update") == sum(1 for s in statuses[1::2] if s in (200, 204))
