@@ -9,16 +9,18 @@ without a traceback. Any other database error stays an error.
 """
 from __future__ import annotations
 
-from flask import Flask, make_response, render_template
+from flask import Flask, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError
 
-from portal import db, htmx
+from portal import api, db, htmx
 from portal.guard import Conflict, log_conflict, translate
 
 
 def conflict_response(conflict: Conflict):
     db.session().rollback()
     log_conflict(conflict)
+    if request.blueprint == "api":  # the rules API answers with the contract's error body
+        return api.rule_error(conflict)
     if htmx.is_htmx():
         response = htmx.vary(_response(render_template("errors/partials/conflict.html", conflict=conflict)))
         response.headers["HX-Retarget"] = "#errors"
