@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from portal import audit, db, htmx
 from portal.guard import status_of
+from portal.web.conflicts import conflict_response
 from portal.auth import require_admin
 from portal.rules import AttemptFact, BadInput, Msg, RuleError
 from portal.rules import parse
@@ -269,6 +270,8 @@ def edit_candidate(candidate_id: int):
         except RuleError as exc:
             errors = {e.field: e.message for e in getattr(exc, "errors", [])}
             db.session().rollback()
+            if db.session().exec(select(OdysseyCandidate.id).where(OdysseyCandidate.id == candidate_id)).first() is None:
+                return conflict_response(exc)  # deleted meanwhile: no form left to show
             return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=status_of(exc),
                                day=exam_day, candidate=candidate, values=dict(request.form), errors=errors,
                                error=None if errors else exc.message, **_form_context())

@@ -17,6 +17,7 @@ from portal.guard import Conflict, log_conflict, translate
 
 
 def conflict_response(conflict: Conflict):
+    """The 409 answer of a lost race: a page, or for htmx the message in ``#errors``."""
     db.session().rollback()
     log_conflict(conflict)
     if request.blueprint == "api":  # the rules API answers with the contract's error body
