@@ -240,6 +240,8 @@ def check_retake(db: Session, org_id: int, day: OdysseyExamDay, data: CandidateI
         history = retake_history(db, org_id, day, [data])
     for t in data.tests:
         attempts = history.get((*_person_key(data.values), t.subject.code), []) + declared
+        if not attempts:
+            continue  # no earlier attempt, no wait (ODY-RT): the common case of an import row
         decision = retake.retake(t.subject.family, attempts, day.exam_start)
         if decision.allowed:
             continue
