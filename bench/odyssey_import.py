@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from portal import create_app, db, migrate  # noqa: E402
 from portal.rules import JST  # noqa: E402
 
-ROUNDS = 7
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))  # bench/run.py passes its rounds
 SIZES = (100, 1000, 5000)
 
 
