@@ -16,7 +16,7 @@ from portal.models import Organization, User
 bp = Blueprint("auth", __name__)
 
 #: Endpoints reachable without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "web.set_language", "web.health", "feeds.ics"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "web.plugin_static", "web.set_language", "web.health", "feeds.ics"}
 PUBLIC_BLUEPRINTS = {"api"}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from portal.db import AwareDateTime, utcnow
@@ -173,6 +173,13 @@ class RefundAccount(SQLModel, table=True):
     holder: str = Field(max_length=30)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
+    def masked(self) -> dict[str, str]:
+        """What the screens show: codes and holder in full (needed to check the transfer),
+        the account number but its last three digits hidden."""
+        number = self.account_number or ""
+        return {"bank_code": self.bank_code, "branch_code": self.branch_code, "account_type": self.account_type,
+                "account_number": "*" * max(0, len(number) - 3) + number[-3:], "holder": self.holder}
+
 
 class Attempt(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -236,6 +243,8 @@ class CalendarFeed(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
+    #: Who created it: the feed's alarms and language follow their reminder preference.
+    user_id: Optional[int] = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     revoked_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
 
@@ -254,6 +263,53 @@ class CatalogEntry(SQLModel, table=True):
     name: str = Field(max_length=200)
     price: Optional[int] = None
     duration_minutes: Optional[int] = None
+
+
+class ReminderPreference(SQLModel, table=True):
+    """A user's deadline reminders: which brands and kinds, how many business days ahead,
+    in which language. Also gives the alarms of the ICS feed the user created."""
+
+    __tablename__ = "reminder_preference"
+    __table_args__ = (CheckConstraint("days_ahead >= 1 AND days_ahead <= 20", name="ck_reminder_days_ahead"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    enabled: bool = False
+    providers: list[str] = Field(default_factory=list, sa_type=JSON)  # empty: every brand in use
+    kinds: list[str] = Field(default_factory=list, sa_type=JSON)  # empty: every kind
+    days_ahead: int = 3
+    language: str = Field(default="ja", max_length=5)
+
+
+DIGEST_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class ReminderDigest(SQLModel, table=True):
+    """One reminder e-mail of one user for one day. The unique (user, day) makes a second
+    run of the same day send nothing; ``status`` moves only by guarded updates
+    (pending/failed → sending → sent/failed), so a failed send is retried, never lost."""
+
+    __tablename__ = "reminder_digest"
+    __table_args__ = (
+        UniqueConstraint("user_id", "day", name="uq_reminder_digest_user_day"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="ck_reminder_digest_status"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    day: date
+    status: str = Field(default="pending", max_length=10, index=True)
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=Text)
+    items: int = 0
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    claimed_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    sent_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
 
 
 class DeadlineMove(SQLModel, table=True):

@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from portal.rules import Msg
+from portal.sdk import Msg
 
 from plugins.jstc_group.grades import GRADES, grade_from_label
 from plugins.jstc_group.jis import characters_outside_jis

@@ -1,10 +1,10 @@
-"""ODY-ST state changes as guarded statements (:mod:`portal.guard`).
+"""ODY-ST state changes as guarded statements (``portal.sdk.guarded``).
 
 Every change made on an exam day starts with one conditional UPDATE of the day's row
 (:func:`claim`): it applies only while the day is in the state the action starts from
 (the click timestamps, the deadline) and, for a one-time action, at the version its user
 saw; it bumps ``version``. Of two racing requests exactly one matches; the other changes
-nothing and is refused with a :class:`~portal.guard.Conflict` that shows the day's current
+nothing and is refused with a :class:`~portal.sdk.Conflict` that shows the day's current
 state and who changed it last. The UPDATE also takes the row's lock, so what the action
 reads after it (candidates, the import) is what the winner committed.
 """
@@ -16,9 +16,7 @@ from typing import Any, Iterable
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.guard import Conflict, guarded, register_constraint
-from portal.rules import Msg, jst
+from portal.sdk import Conflict, Msg, audit, guarded, jst, register_constraint
 
 from plugins.odyssey import states
 from plugins.odyssey.models import OdysseyCandidate, OdysseyExamDay, OdysseyImport

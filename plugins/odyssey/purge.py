@@ -13,8 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.rules import jst
+from portal.sdk import audit, jst
 
 from plugins.odyssey.models import OdysseyCandidate, OdysseyExamDay, OdysseyPurgeLog
 

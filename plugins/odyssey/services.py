@@ -1,6 +1,6 @@
 """The venue workflow on stored data: exam days, candidates, import, confirmation, late
 additions, results. Each public function is one unit of work; the caller runs it inside
-``portal.db.transaction()`` so that a refusal leaves nothing half done. Every function takes
+``portal.sdk.db.transaction()`` so that a refusal leaves nothing half done. Every function takes
 the organisation id and ``now`` explicitly (state changes by time are testable)."""
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.bookings import org_context
-from portal.guard import Conflict, guarded
-from portal.recompute import DeadlineChange, PlanRecord
-from portal.providers import RuleContext
-from portal.rules import AttemptFact, BadInput, Msg, RuleRefusal, jst
+from portal.sdk import (
+    AttemptFact, BadInput, Conflict, DeadlineChange, Msg, PlanRecord, RuleContext, RuleRefusal, audit, guarded, jst,
+)
+from portal.sdk.bookings import org_context
 
 from plugins.odyssey import contract, csv_import, deadlines, guards, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects
@@ -260,8 +258,8 @@ def _priced_tests(org_id: int, day_id: int, data: CandidateInput, late: bool) ->
     """The candidate's test rows with the prices snapshotted now (ODY-PR-1); refuses a test
     whose fee the catalog lacks."""
     rows = []
-    for t in data.tests:
-        p = price(t.subject, t.price_kind)
+    for i, t in enumerate(data.tests, start=1):
+        p = price(t.subject, t.price_kind, f"subject{i}")  # the refusal shows at that subject
         rows.append(dict(organization_id=org_id, exam_day_id=day_id, subject_code=t.subject.code,
                          subject_name=t.subject.name, family=t.subject.family, price_kind=t.price_kind, period=t.period,
                          ticket=t.ticket, fee=p.fee, commission=p.commission, voucher_commission=p.voucher_commission,
@@ -586,14 +584,13 @@ def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[Dead
 def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
     """One UPDATE per planned change, guarded on the planned old deadline and the draft
     state: a day changed since the plan was computed refuses the whole recompute."""
-    from portal import guard
     table = OdysseyExamDay.__table__
     count = 0
     for c in changes:
         if c.source == EXAM_DAY:
-            guard.guarded(db, update(table).where(table.c.id.in_(c.records), table.c.application_deadline == c.old_at,
+            guarded(db, update(table).where(table.c.id.in_(c.records), table.c.application_deadline == c.old_at,
                                                   table.c.state == states.DRAFT).values(application_deadline=c.new_at),
-                          lambda: guard.Conflict("deadlines_changed", Msg(
+                          lambda: Conflict("deadlines_changed", Msg(
                               "期限の再計算中に試験日が変更されたため、保存していません。もう一度お試しください。",
                               "An exam day changed while its deadlines were being recomputed, so nothing was saved. "
                               "Try again.")), expected=len(c.records))
