@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import count_statements, csv_rows, xlsx_rows
+from portal.testing import count_statements, csv_rows, xlsx_rows
 from helpers import make_booking, make_candidate, make_session
 from portal.rules import JST
+
+pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 EVIL = '=HYPERLINK("http://evil.example/","x")'
 

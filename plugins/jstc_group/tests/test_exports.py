@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conftest import csv_rows, xlsx_rows
+from portal.testing import csv_rows, xlsx_rows
 from portal.rules import JST
 
 from .test_web import BASE, clock, download, new_group, post, stored, travel, upload  # noqa: F401  (fixture)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import count_statements, csv_rows, xlsx_rows
+from portal.testing import count_statements, csv_rows, xlsx_rows
 
 from .test_workflow import CANDIDATE, create_day, import_file, jst, post, venue  # noqa: F401  (fixture)
 
