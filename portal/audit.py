@@ -31,3 +31,19 @@ def record(db: Session, organization_id: int, user_id: int | None, action: str, 
                        entity_id=entity_id, before=dict(before) if before else None, after=dict(after) if after else None)
     db.add(event)
     return event
+
+
+def last_event(db: Session, organization_id: int, entity: str, entity_id: int,
+               actions: tuple[str, ...] | None = None) -> tuple[AuditEvent, str | None] | None:
+    """The latest audit event of a record (optionally of some actions only) and the name of
+    its user (``None`` for the clock or the system): who changed it last, for the message
+    of a request that lost a race (:mod:`portal.guard`)."""
+    from sqlmodel import select
+    from portal.models import User
+    query = (select(AuditEvent, User.name).outerjoin(User, User.id == AuditEvent.user_id)
+             .where(AuditEvent.organization_id == organization_id, AuditEvent.entity == entity,
+                    AuditEvent.entity_id == entity_id))
+    if actions:
+        query = query.where(AuditEvent.action.in_(actions))
+    row = db.exec(query.order_by(AuditEvent.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else None

@@ -13,8 +13,13 @@ so that views show it like any rule refusal, never as a 500:
   its message; :func:`translate` (used by :func:`portal.db.transaction`) maps the
   database's error to it, on PostgreSQL by constraint name, on SQLite by the table and
   columns or the check's name in the error text;
+  A violation nobody registered is still a generic "changed meanwhile" conflict, except
+  a NOT NULL violation, which is a bug and stays an error;
 - a serialization failure or deadlock (PostgreSQL) or a busy SQLite database: a generic
   "changed meanwhile, try again".
+
+Views answer a refusal with :func:`status_of` (409 for a conflict); a Conflict no view
+caught becomes a 409 page (:mod:`portal.web.conflicts`).
 
 Conflicts are logged on one line without a traceback: a lost race is not a bug.
 """
@@ -25,9 +30,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from portal.rules import Msg, RuleRefusal
+from portal.rules import Msg, RuleError, RuleRefusal
 
 log = logging.getLogger("exam_portal.conflict")
 
@@ -82,8 +87,14 @@ def _constraint_name(exc: DBAPIError) -> str | None:
     return getattr(diag, "constraint_name", None) if diag is not None else None
 
 
-_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$")
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$", re.MULTILINE)
+_SQLITE_UNIQUE_INDEX = re.compile(r"UNIQUE constraint failed: index '(\w+)'")
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
+#: Violations that are programming errors, not lost races: they stay errors (and a 500).
+_NOT_A_RACE_SQLSTATES = ("23502",)  # not_null_violation
+_NOT_A_RACE_SQLITE = ("NOT NULL constraint failed",)
+#: Serialization failure, deadlock, lock not available (NOWAIT).
+_RETRYABLE_SQLSTATES = ("40001", "40P01", "55P03")
 
 
 def _match(exc: IntegrityError) -> ConstraintMessage | None:
@@ -91,6 +102,9 @@ def _match(exc: IntegrityError) -> ConstraintMessage | None:
     if name and name in _CONSTRAINTS:
         return _CONSTRAINTS[name]
     text = str(exc.orig)
+    index = _SQLITE_UNIQUE_INDEX.search(text)
+    if index:
+        return _CONSTRAINTS.get(index.group(1))
     unique = _SQLITE_UNIQUE.search(text)
     if unique:
         parts = [p.strip() for p in unique.group(1).split(",")]
@@ -111,16 +125,25 @@ def translate(exc: BaseException) -> Conflict | None:
         known = _match(exc)
         if known is not None:
             return Conflict(known.code, known.message, known.field)
+        if _sqlstate(exc) in _NOT_A_RACE_SQLSTATES or any(t in str(exc.orig) for t in _NOT_A_RACE_SQLITE):
+            return None
         return Conflict("conflict", CHANGED_MEANWHILE)
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, DBAPIError):  # OperationalError on both backends; psycopg may raise others
         state = _sqlstate(exc)
-        if state in ("40001", "40P01", "55P03") or "database is locked" in str(exc.orig):
+        if state in _RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig):
             return Conflict("conflict", CHANGED_MEANWHILE)
     return None
 
 
 def log_conflict(conflict: Conflict) -> None:
+    """One line, no traceback: a lost race is an expected outcome, not a bug."""
     log.info("refused after a lost race: %s (%s)", conflict.code, conflict.message.en)
+
+
+def status_of(refusal: RuleError, default: int = 422) -> int:
+    """The HTTP status a view answers a refusal with: 409 for a :class:`Conflict`, else
+    ``default`` (views answer form and rule refusals with 422)."""
+    return refusal.status if isinstance(refusal, Conflict) else default
 
 
 def guarded(db: Any, statement: Any, conflict: Conflict | Callable[[], Conflict], expected: int = 1) -> Any:

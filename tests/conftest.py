@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 import tests.sample_provider as sample
-from portal.testing import csrf_token, login, seed_demo_and_login  # noqa: F401  (for `from conftest import login`)
+from portal.testing import (  # noqa: F401  (for `from conftest import login`, whichever conftest that names)
+    concurrently, count_statements, csrf_token, csv_rows, login, seed_demo_and_login, xlsx_rows,
+)
 
 #: An entry-point name no plugin has: loads none of the installed ones.
 NO_INSTALLED_PLUGINS = "-"

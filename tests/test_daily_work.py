@@ -106,13 +106,13 @@ def test_audit_page_reads_like_prose_with_links_and_raw_json_behind_a_toggle(fro
     page = client.get("/admin/audit?action=paid").get_data(as_text=True)
     row = page[page.index('data-action="paid"'):]
     assert "<strong>入金確認</strong>" in row and f'href="/bookings/{booking_id}"' in row
-    assert re.search(r'data-field="paid"><span class="label">入金</span>:\s*<span class="before">いいえ</span> → '
-                     r'<span class="after">はい</span>', row)
+    assert re.search(r'data-field="paid"><span class="label">入金</span>:\s*<span class="before" translate="no">いいえ</span> → '
+                     r'<span class="after" translate="no">はい</span>', row)
     assert "<details><summary>元のデータ(JSON)</summary>" in row
     _post(client, token, "/providers/prometric/book", {"session_id": session_id, "family_name": "渡辺",
                                                        "given_name": "健", "payment_method": "credit_card"})
     page = client.get("/admin/audit?entity=candidate").get_data(as_text=True)
-    assert re.search(r'<span class="label">姓</span>:\s*<span class="after">渡辺</span>', page)
+    assert re.search(r'<span class="label">姓</span>:\s*<span class="after" translate="no">渡辺</span>', page)
     assert "&#34;family_name&#34;: &#34;渡辺&#34;" in page and "\\u6e21" not in page  # names decoded, raw JSON too
     english = client.get("/admin/audit?action=paid&lang=en").get_data(as_text=True)
     assert "<strong>Payment received</strong>" in english
@@ -212,7 +212,7 @@ def test_refund_account_is_checked_before_the_confirmation_and_shown_masked_unti
     listing = client.get("/providers/prometric/bookings?status=refund_pending").get_data(as_text=True)
     assert "****567" in listing and "1234567" not in listing
     log = client.get("/admin/audit?action=cancel").get_data(as_text=True)
-    assert re.search(r'<span class="label">返金先口座</span>:\s*<span class="after">0001 / 123 / 普通 / \*\*\*\*567 / ﾔﾏﾀﾞ ﾀﾛｳ</span>',
+    assert re.search(r'<span class="label">返金先口座</span>:\s*<span class="after" translate="no">0001 / 123 / 普通 / \*\*\*\*567 / ﾔﾏﾀﾞ ﾀﾛｳ</span>',
                      log) and "1234567" not in log
     _post(client, token, f"/bookings/{booking_id}/refund-done", {})
     assert "data-refund-account" not in client.get(f"/bookings/{booking_id}").get_data(as_text=True)
@@ -284,4 +284,4 @@ def test_a_plugin_names_its_audit_records_and_links_them(make_app, org_factory):
     login(client, email, password)
     page = client.get("/admin/audit").get_data(as_text=True)
     assert re.search(r'<strong>予約</strong> <a href="/rooms/7">会場 #7</a>', page)
-    assert re.search(r'<span class="label">座席数</span>:\s*<span class="before">10</span> → <span class="after">12</span>', page)
+    assert re.search(r'<span class="label">座席数</span>:\s*<span class="before" translate="no">10</span> → <span class="after" translate="no">12</span>', page)

@@ -163,8 +163,8 @@ def test_users_and_roles_with_audit_entries(frozen, app, logged_in):
     log = client.get("/admin/audit?entity=user").get_data(as_text=True)
     assert log.count('data-entity="user"') == 2
     # read as people read it: the field's label, the role's name before → after
-    assert re.search(r'data-field="role"><span class="label">役割</span>:\s*<span class="before">担当者</span> → '
-                     r'<span class="after">管理者</span>', log), log
+    assert re.search(r'data-field="role"><span class="label">役割</span>:\s*<span class="before" translate="no">担当者</span> → '
+                     r'<span class="after" translate="no">管理者</span>', log), log
     assert "&#34;role&#34;: &#34;admin&#34;" in log  # the raw JSON stays behind the toggle
     part = client.get("/admin/audit?action=create", headers=HX).get_data(as_text=True)
     assert "<html" not in part and 'data-action="update"' not in part

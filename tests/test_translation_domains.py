@@ -37,10 +37,16 @@ class _Text(HTMLParser):
         self.texts: list[str] = []
         self.links: list[str] = []
         self._skip = 0
+        self._data_tag: str | None = None
+        self._data_depth = 0
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style"):
             self._skip += 1
+        if self._data_tag is not None:
+            self._data_depth += tag == self._data_tag
+        elif dict(attrs).get("translate") == "no":  # data the page marks as such (audited values)
+            self._data_tag, self._data_depth = tag, 1
         href = dict(attrs).get("href")
         if tag == "a" and href:
             self.links.append(href)
@@ -48,9 +54,13 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag):
         if tag in ("script", "style"):
             self._skip -= 1
+        if tag == self._data_tag:
+            self._data_depth -= 1
+            if self._data_depth == 0:
+                self._data_tag = None
 
     def handle_data(self, data):
-        if not self._skip and data.strip():
+        if not self._skip and self._data_tag is None and data.strip():
             self.texts.append(data.strip())
 
 

@@ -1,10 +1,10 @@
-"""The JSTC group's lists as CSV / .xlsx through the core's export (:mod:`portal.exports`):
+"""The JSTC group's lists as CSV / .xlsx through the core's export (``portal.sdk.exports``):
 a group's examinees and its results (one query each, whatever the number of rows)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal import db, exports
+from portal.sdk import db, exports
 
 from plugins.jstc_group import services
 from plugins.jstc_group.grades import GRADES

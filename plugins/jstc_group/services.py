@@ -10,15 +10,26 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from portal.sdk import BadInput, Msg, RuleRefusal, audit
+from portal.sdk import BadInput, Conflict, Msg, RuleRefusal, audit, guarded, register_constraint
 
 from plugins.jstc_group import bulk_form, rules
 from plugins.jstc_group.grades import GRADE_CODES, PROFESSIONAL
 from plugins.jstc_group.models import JstcApplication, JstcExaminee, JstcSession
 from plugins.jstc_group.sessions import SessionDates
+
+
+register_constraint(
+    "jstc_group_application_organization_id_session_id_key", "jstc_group_application", ("organization_id", "session_id"),
+    "duplicate", Msg("この開催回の団体申込は、同時に行われた他の操作で先に作成されました(開催回ごとに1件)。",
+                     "The group application of this session was created meanwhile by another request (one per session)."),
+    "session_id")
+register_constraint(
+    "jstc_group_session_organization_id_name_key", "jstc_group_session", ("organization_id", "name"),
+    "duplicate", Msg("同じ名前の開催回が、同時に行われた他の操作で先に登録されました。",
+                     "A session of the same name was registered meanwhile by another request."), "name")
 
 
 class UploadRefused(RuleRefusal):
@@ -99,18 +110,50 @@ def _require_editable(application: JstcApplication, session: SessionDates, now: 
         raise RuleRefusal("locked", reason, None)
 
 
+def _who(name: str | None) -> Msg:
+    return Msg(name, name) if name else Msg("不明", "someone")
+
+
+def uploaded_meanwhile(s: Session, application: JstcApplication) -> Conflict:
+    """The upload that won the race: when, by whom, which file (JST-AP-1)."""
+    s.refresh(application)
+    last = audit.last_event(s, application.organization_id, "jstc_group_application", application.id, ("upload",))
+    who = _who(last[1] if last else None)
+    when = rules.format_moment(application.applied_at) if application.applied_at else ""
+    examinees = (last[0].after or {}).get("examinees", "?") if last else "?"
+    return Conflict("already_uploaded", Msg(
+        "一括申込書は、同時に行われた他の操作で先にアップロードされました。再アップロードや変更はできません(JST-AP-1)。",
+        "The bulk form was uploaded meanwhile by another request; it cannot be uploaded again and the group can no "
+        "longer change (JST-AP-1)."), "form", current=Msg(
+        f"{when}に{who.ja}がアップロード済み(ファイル「{application.form_filename}」、受験者{examinees}名)。",
+        f"Uploaded on {when} by {who.en} (file '{application.form_filename}', {examinees} examinee(s))."))
+
+
+def _claim_unlocked(s: Session, application: JstcApplication, values: dict | None = None) -> None:
+    """One guarded statement on the group still being open (not uploaded): it applies
+    ``values`` (or nothing) and holds the row, so an edit never lands in a group that an
+    upload locked meanwhile."""
+    statement = (update(JstcApplication)
+                 .where(JstcApplication.id == application.id, JstcApplication.applied_at.is_(None))
+                 .values(**(values or {"applied_at": None}))
+                 .execution_options(synchronize_session=False))
+    guarded(s, statement, lambda: uploaded_meanwhile(s, application))
+    s.refresh(application)
+
+
 def update_details(s: Session, application: JstcApplication, session: SessionDates, user_id: int,
                    form: Mapping[str, str], now: datetime) -> None:
     """JST-GR-1: the responsible person, the venue and the staff for the day."""
     _require_editable(application, session, now)
     before = audit.snapshot(application, ("responsible_person", "venue", "staff"))
     limits = {"responsible_person": 100, "venue": 200, "staff": 200}
+    values = {}
     for name, limit in limits.items():
         value = (form.get(name) or "").strip()
         if len(value) > limit:
             raise BadInput("invalid_field", Msg(f"{limit}文字以内で入力してください。", f"{limit} characters at most."), name)
-        setattr(application, name, value)
-    s.add(application)
+        values[name] = value
+    _claim_unlocked(s, application, values)
     audit.record(s, application.organization_id, user_id, "update", "jstc_group_application", application.id, before,
                  audit.snapshot(application, tuple(limits)))
 
@@ -135,6 +178,7 @@ def add_draft(s: Session, application: JstcApplication, session: SessionDates, u
               form: Mapping[str, str], now: datetime) -> JstcExaminee:
     """One examinee added by hand before the upload (validated like a row of the form)."""
     _require_editable(application, session, now)
+    _claim_unlocked(s, application)
     current = examinees(s, application)
     seen: dict[tuple[str, str], int | None] = {
         bulk_form.examinee_key(e.family_name, e.given_name, e.grade): None for e in current}
@@ -152,9 +196,14 @@ def add_draft(s: Session, application: JstcApplication, session: SessionDates, u
 def delete_draft(s: Session, application: JstcApplication, session: SessionDates, user_id: int,
                  examinee: JstcExaminee, now: datetime) -> None:
     _require_editable(application, session, now)
+    _claim_unlocked(s, application)
+    guarded(s, delete(JstcExaminee).where(JstcExaminee.id == examinee.id, JstcExaminee.application_id == application.id)
+            .execution_options(synchronize_session=False),
+            Conflict("deleted_meanwhile", Msg("この受験者は、同時に行われた他の操作で先に削除されました。",
+                                              "This examinee was deleted meanwhile by another request.")))
     audit.record(s, application.organization_id, user_id, "delete", "jstc_group_examinee", examinee.id,
                  audit.snapshot(examinee), None)
-    s.delete(examinee)
+    s.expunge(examinee)
 
 
 def _store_row(s: Session, application: JstcApplication, row: bulk_form.FormRow, line: int) -> JstcExaminee:
@@ -203,17 +252,16 @@ def apply_upload(s: Session, application: JstcApplication, session: SessionDates
             "10名未満の場合は個人として一般会場またはCBTで申し込んでください。",
             f"{len(result.rows)} examinees are fewer than the group minimum of {rules.GROUP_MINIMUM} (JST-GR-1): "
             "apply as individuals at a public venue or by CBT."))
-    # The lock is taken by one conditional UPDATE: of two racing uploads exactly one matches.
-    taken = s.execute(update(JstcApplication)
-                      .where(JstcApplication.id == application.id, JstcApplication.applied_at.is_(None))
-                      .values(applied_at=now, applied_by=user_id, form_filename=filename[:200]))
-    if taken.rowcount != 1:
-        raise UploadRefused(Msg("一括申込書はすでにアップロードされています。再アップロードはできません(JST-AP-1)。",
-                                "The bulk form has already been uploaded; it cannot be uploaded again (JST-AP-1)."))
+    # The lock is taken by one guarded UPDATE: of two racing uploads exactly one matches.
+    _claim_unlocked(s, application, {"applied_at": now, "applied_by": user_id, "form_filename": filename[:200]})
     s.execute(delete(JstcExaminee).where(JstcExaminee.organization_id == application.organization_id,
                                          JstcExaminee.application_id == application.id))
-    stored = [_store_row(s, application, row, line=i) for i, row in enumerate(result.rows, start=1)]
-    s.refresh(application)
+    rows = [dict(organization_id=application.organization_id, application_id=application.id, line=i,
+                 family_name=row.family_name, given_name=row.given_name, family_kana=row.family_kana,
+                 given_kana=row.given_kana, grade=row.grade, jis_flag=row.jis_flag, question_below_half=False)
+            for i, row in enumerate(result.rows, start=1)]
+    s.execute(insert(JstcExaminee.__table__), rows)  # one executemany, however many rows the form has
+    stored = examinees(s, application)
     audit.record(s, application.organization_id, user_id, "upload", "jstc_group_application", application.id, None, {
         "file": filename[:200], "examinees": len(stored), "counts": grade_counts(stored),
         "jis_flagged": [e.line for e in stored if e.jis_flag]})
@@ -233,23 +281,52 @@ def results_open(application: JstcApplication, session: SessionDates, today: dat
     return None
 
 
+RESULT_FIELDS = ("score", "question_below_half", "mark")
+
+
 def record_result(s: Session, application: JstcApplication, session: SessionDates, user_id: int,
-                  examinee: JstcExaminee, score: int | None, question_below_half: bool, today: date) -> rules.Mark | None:
+                  examinee: JstcExaminee, score: int | None, question_below_half: bool, today: date,
+                  seen_score: int | None | object = ...) -> rules.Mark | None:
+    """JST-SC-1: one guarded UPDATE on the result the user saw (``seen_score``: the score
+    the form showed, ``None`` for none; by default the one this request read). Of two
+    operators entering the same examinee's result at once, the second is refused with the
+    result the first entered."""
     closed = results_open(application, session, today)
     if closed is not None:
         raise RuleRefusal("results_closed", closed, None)
-    before = audit.snapshot(examinee, ("score", "question_below_half", "mark"))
+    before = audit.snapshot(examinee, RESULT_FIELDS)
+    expected = examinee.score if seen_score is ... else seen_score
     mark = None
     if score is None:
-        examinee.score, examinee.mark, examinee.question_below_half = None, None, False
+        values = {"score": None, "mark": None, "question_below_half": False}
     else:
         below_half = question_below_half and examinee.grade == PROFESSIONAL
         mark = rules.judge(examinee.grade, score, below_half)
-        examinee.score, examinee.question_below_half, examinee.mark = score, below_half, mark.code
-    s.add(examinee)
+        values = {"score": score, "question_below_half": below_half, "mark": mark.code}
+    guarded(s, update(JstcExaminee)
+            .where(JstcExaminee.id == examinee.id, JstcExaminee.application_id == application.id,
+                   JstcExaminee.score.is_not_distinct_from(expected))
+            .values(**values).execution_options(synchronize_session=False),
+            lambda: result_entered_meanwhile(s, examinee))
+    s.refresh(examinee)
+    before["score"] = expected
     audit.record(s, application.organization_id, user_id, "result", "jstc_group_examinee", examinee.id, before,
-                 audit.snapshot(examinee, ("score", "question_below_half", "mark")))
+                 audit.snapshot(examinee, RESULT_FIELDS))
     return mark
+
+
+def result_entered_meanwhile(s: Session, examinee: JstcExaminee) -> Conflict:
+    s.refresh(examinee)
+    last = audit.last_event(s, examinee.organization_id, "jstc_group_examinee", examinee.id, ("result",))
+    who = _who(last[1] if last else None)
+    when = rules.format_moment(last[0].at) if last else ""
+    score = "—" if examinee.score is None else str(examinee.score)
+    label = rules.MARK_LABELS.get(examinee.mark or "", Msg("—", "—"))
+    return Conflict("result_changed_meanwhile", Msg(
+        "この受験者の結果は、同時に行われた他の操作で先に変更されたため、保存しませんでした。",
+        "This examinee's result was changed meanwhile by another request, so it was not saved."), "score", current=Msg(
+        f"現在の結果: 得点{score}({label.ja})、{when} {who.ja}が入力。",
+        f"Current result: score {score} ({label.en}), entered on {when} by {who.en}."))
 
 
 @dataclass(frozen=True)

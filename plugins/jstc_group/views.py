@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from portal.sdk import (
     JST, DeadlineQuery, Msg, Organization, PolicyFacts, QuoteQuery, RuleError, db, end_of_day, get_or_404, htmx,
-    int_field, now_jst, org_id, scoped,
+    int_field, now_jst, org_id, scoped, status_of,
 )
 from portal.sdk.bookings import org_context
 from portal.sdk.parse import date_value
@@ -66,7 +66,7 @@ def create_session():
         with db.transaction() as s:
             services.create_session(s, org_id(), current_user.id, request.form)
     except RuleError as exc:
-        return htmx.render("jstc_group/index.html", "jstc_group/partials/sessions.html", status=422,
+        return htmx.render("jstc_group/index.html", "jstc_group/partials/sessions.html", status=status_of(exc),
                            **_index_context({exc.field or "_": exc.message}, request.form))
     if not htmx.is_htmx():
         return redirect(url_for(".index"))
@@ -80,7 +80,7 @@ def create_application(session_id: int):
         with db.transaction() as s:
             application = services.create_application(s, org_id(), current_user.id, session)
     except RuleError as exc:
-        return htmx.render("jstc_group/index.html", "jstc_group/partials/sessions.html", status=422,
+        return htmx.render("jstc_group/index.html", "jstc_group/partials/sessions.html", status=status_of(exc),
                            **_index_context({"_": exc.message}, {}))
     target = url_for(".group", application_id=application.id)
     return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
@@ -124,7 +124,7 @@ def update_details(application_id: int):
             services.update_details(s, application, session.dates(), current_user.id, request.form, now_jst())
     except RuleError as exc:
         db.session().refresh(application)
-        return htmx.render("jstc_group/group.html", "jstc_group/partials/group_body.html", status=422,
+        return htmx.render("jstc_group/group.html", "jstc_group/partials/group_body.html", status=status_of(exc),
                            **_group_context(application, session, errors={exc.field or "_": exc.message},
                                             values=request.form))
     return _group_response(application, session)
@@ -144,7 +144,7 @@ def add_examinee(application_id: int):
         with db.transaction() as s:
             services.add_draft(s, application, session.dates(), current_user.id, request.form, now_jst())
     except RuleError as exc:
-        return htmx.render("jstc_group/group.html", "jstc_group/partials/roster.html", status=422,
+        return htmx.render("jstc_group/group.html", "jstc_group/partials/roster.html", status=status_of(exc),
                            **_group_context(application, session, errors={"examinee": exc.message}, values=request.form))
     if not htmx.is_htmx():
         return redirect(url_for(".group", application_id=application.id))
@@ -159,7 +159,7 @@ def delete_examinee(examinee_id: int):
         with db.transaction() as s:
             services.delete_draft(s, application, session.dates(), current_user.id, examinee, now_jst())
     except RuleError as exc:
-        return htmx.render("jstc_group/group.html", "jstc_group/partials/roster.html", status=422,
+        return htmx.render("jstc_group/group.html", "jstc_group/partials/roster.html", status=status_of(exc),
                            **_group_context(application, session, errors={"examinee": exc.message}))
     if not htmx.is_htmx():
         return redirect(url_for(".group", application_id=application.id))
@@ -192,10 +192,11 @@ def upload(application_id: int):
         data = file.read(bulk_form.MAX_BYTES + 1)
         with db.transaction() as s:
             services.apply_upload(s, application, session.dates(), current_user.id, data, file.filename, now_jst())
-    except services.UploadRefused as exc:
+    except RuleError as exc:  # refused (422) or lost the race to another upload (409)
         db.session().refresh(application)
-        return htmx.render("jstc_group/group.html", "jstc_group/partials/upload.html", status=422,
-                           **_group_context(application, session, errors={"form": exc.message}, problems=exc.problems))
+        return htmx.render("jstc_group/group.html", "jstc_group/partials/upload.html", status=status_of(exc),
+                           **_group_context(application, session, errors={"form": exc.message},
+                                            problems=getattr(exc, "problems", [])))
     target = url_for(".group", application_id=application.id)
     return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
 
@@ -229,12 +230,13 @@ def record_result(examinee_id: int):
     application, session = _load(examinee.application_id)
     try:
         score = int_field(request.form, "score")
+        seen = int_field(request.form, "seen_score") if "seen_score" in request.form else ...
         with db.transaction() as s:
             services.record_result(s, application, session.dates(), current_user.id, examinee, score,
-                                   request.form.get("question_below_half") in ("on", "true", "1"), now_jst().date())
+                                   request.form.get("question_below_half") in ("on", "true", "1"), now_jst().date(), seen)
     except RuleError as exc:
         db.session().refresh(examinee)
-        return htmx.render("jstc_group/results.html", "jstc_group/partials/results.html", status=422,
+        return htmx.render("jstc_group/results.html", "jstc_group/partials/results.html", status=status_of(exc),
                            **_results_context(application, session, errors={examinee.id: exc.message}))
     if not htmx.is_htmx():
         return redirect(url_for(".results", application_id=application.id))

@@ -1,4 +1,4 @@
-"""Odyssey's lists as CSV / .xlsx through the core's export (:mod:`portal.exports`):
+"""Odyssey's lists as CSV / .xlsx through the core's export (``portal.sdk.exports``):
 the exam days, and one exam day's candidates with their tests. Both read everything in a
 fixed number of queries, whatever the number of rows."""
 from __future__ import annotations
@@ -11,9 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import select
 
-from portal import db, exports
-from portal.i18n import request_language
-from portal.scoping import get_or_404, org_id, scoped
+from portal.sdk import db, exports, get_or_404, org_id, request_language, scoped
 
 from plugins.odyssey import states
 from plugins.odyssey.catalog import PRICE_KIND_NAMES, Subject

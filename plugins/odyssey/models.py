@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.sdk.db import AwareDateTime, utcnow
@@ -43,6 +43,8 @@ class OdysseySubject(SQLModel, table=True):
 
 class OdysseyVenue(SQLModel, table=True):
     __tablename__ = "odyssey_venue"
+    #: A late addition is paid from the deposit (ODY-LA): it can never go below zero.
+    __table_args__ = (CheckConstraint("deposit_balance >= 0", name="ck_odyssey_venue_deposit_not_negative"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", unique=True)
@@ -57,7 +59,13 @@ class OdysseyVenue(SQLModel, table=True):
 
 class OdysseyExamDay(SQLModel, table=True):
     __tablename__ = "odyssey_exam_day"
-    __table_args__ = (UniqueConstraint("organization_id", "exam_date"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "exam_date"),
+        #: ODY-ST: results only on a confirmed day, completion only after the results.
+        CheckConstraint("(results_entered_at IS NULL OR confirmed_at IS NOT NULL) AND "
+                        "(completed_at IS NULL OR results_entered_at IS NOT NULL)",
+                        name="ck_odyssey_exam_day_clicks_in_order"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
@@ -74,6 +82,9 @@ class OdysseyExamDay(SQLModel, table=True):
     self_exam_requested_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
     purged_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    #: Bumped by every change made on the day (its state, its candidates, its import): a
+    #: one-time action names the version its user saw and applies only to that version.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OdysseyImport(SQLModel, table=True):
@@ -95,6 +106,8 @@ class OdysseyCandidate(SQLModel, table=True):
     organization_id: int = Field(foreign_key="organization.id", index=True)
     exam_day_id: int = Field(foreign_key="odyssey_exam_day.id", index=True)
     import_id: Optional[int] = Field(default=None, foreign_key="odyssey_import.id", index=True)
+    #: The CSV line an imported candidate came from (None when entered by hand).
+    line: Optional[int] = None
     family_name: str = Field(default="", max_length=100)
     given_name: str = Field(default="", max_length=100)
     family_kana: str = Field(default="", max_length=100)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from portal.sdk import audit, jst
@@ -39,22 +41,22 @@ def purge(db: Session, now: datetime) -> list[OdysseyPurgeLog]:
     for day in days:
         if not is_due(day.exam_date, today):
             continue
-        candidates = db.exec(select(OdysseyCandidate).where(OdysseyCandidate.exam_day_id == day.id,
-                                                            OdysseyCandidate.purged.is_(False))).all()
-        for c in candidates:
-            for name in PERSONAL_FIELDS:
-                setattr(c, name, "")
-            c.birth_date = None
-            c.purged = True
-            db.add(c)
-        day.purged_at = now
-        db.add(day)
+        # Guarded on the day not being purged yet: of two racing runs, one purges and logs it.
+        taken = db.execute(update(OdysseyExamDay).where(OdysseyExamDay.id == day.id, OdysseyExamDay.purged_at.is_(None))
+                           .values(purged_at=now).execution_options(synchronize_session=False)).rowcount
+        if not taken:
+            continue
+        set_committed_value(day, "purged_at", now)
+        purged = db.execute(update(OdysseyCandidate)
+                            .where(OdysseyCandidate.exam_day_id == day.id, OdysseyCandidate.purged.is_(False))
+                            .values(purged=True, birth_date=None, **dict.fromkeys(PERSONAL_FIELDS, ""))
+                            .execution_options(synchronize_session="fetch")).rowcount
         log = OdysseyPurgeLog(organization_id=day.organization_id, exam_day_id=day.id, exam_date=day.exam_date,
-                              candidates_purged=len(candidates), ran_at=now)
+                              candidates_purged=purged, ran_at=now)
         db.add(log)
         db.flush()
         audit.record(db, day.organization_id, None, "purge_personal_data", "odyssey_exam_day", day.id, None,
-                     {"exam_date": day.exam_date.isoformat(), "candidates_purged": len(candidates), "rule": "ODY-PII"})
+                     {"exam_date": day.exam_date.isoformat(), "candidates_purged": purged, "rule": "ODY-PII"})
         logs.append(log)
     db.flush()
     return logs

@@ -1,14 +1,15 @@
 """The venue workflow on stored data: exam days, candidates, import, confirmation, late
 additions, results. Each public function is one unit of work; the caller runs it inside
-``portal.db.transaction()`` so that a refusal leaves nothing half done. Every function takes
+``portal.sdk.db.transaction()`` so that a refusal leaves nothing half done. Every function takes
 the organisation id and ``now`` explicitly (state changes by time are testable)."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Iterable, Mapping
 
-from sqlalchemy import update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from portal.sdk import (
@@ -16,7 +17,7 @@ from portal.sdk import (
 )
 from portal.sdk.bookings import org_context
 
-from plugins.odyssey import contract, csv_import, deadlines, retake, states
+from plugins.odyssey import contract, csv_import, deadlines, guards, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects
 from plugins.odyssey.fields import CandidateInput, FieldError
 from plugins.odyssey.models import (
@@ -41,18 +42,25 @@ class FormErrors(RuleRefusal):
 # --------------------------------------------------------------------------- catalog
 
 
+def _create_once(db: Session, rows: list) -> None:
+    """Insert rows a racing request may be inserting at the same moment: in a savepoint, so
+    that losing on the unique constraint leaves this transaction going (the winner's rows
+    are there)."""
+    try:
+        with db.begin_nested():
+            db.add_all(rows)
+    except IntegrityError:
+        pass
+
+
 def ensure_catalog(db: Session, org_id: int) -> None:
     """Load the shipped catalog into the organisation's editable table (once)."""
     if db.exec(select(OdysseySubject.id).where(OdysseySubject.organization_id == org_id)).first() is not None:
         return
-    try:
-        with db.begin_nested():  # a savepoint: losing the race below leaves the caller's transaction intact
-            for s in load_subjects():
-                db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
-                                      commission=s.commission, voucher_commission=s.voucher_commission,
-                                      **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
-    except IntegrityError:
-        pass  # two first requests at once: the other one loaded it (UNIQUE organization_id, code)
+    _create_once(db, [OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
+                                     commission=s.commission, voucher_commission=s.voucher_commission,
+                                     **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()})
+                      for s in load_subjects()])
 
 
 def subject_of(row: OdysseySubject) -> Subject:
@@ -76,10 +84,15 @@ def rule_context(db: Session, org_id: int) -> RuleContext:
 def venue(db: Session, org_id: int) -> OdysseyVenue:
     row = db.exec(select(OdysseyVenue).where(OdysseyVenue.organization_id == org_id)).first()
     if row is None:
-        row = OdysseyVenue(organization_id=org_id)
-        db.add(row)
-        db.flush()
+        _create_once(db, [OdysseyVenue(organization_id=org_id)])
+        row = db.exec(select(OdysseyVenue).where(OdysseyVenue.organization_id == org_id)).one()
     return row
+
+
+def stored_venue(db: Session, org_id: int) -> OdysseyVenue:
+    """The venue as stored, or its defaults (not stored): for pages that only read."""
+    return db.exec(select(OdysseyVenue).where(OdysseyVenue.organization_id == org_id)).first() or OdysseyVenue(
+        organization_id=org_id)
 
 
 def update_venue(db: Session, org_id: int, user_id: int | None, now: datetime, deposit_balance: int | None,
@@ -102,26 +115,28 @@ def update_venue(db: Session, org_id: int, user_id: int | None, now: datetime, d
 # --------------------------------------------------------------------------- exam days
 
 
-def _audit_state(db: Session, day: OdysseyExamDay, user_id: int | None, new: str, by: str) -> None:
-    old = day.state
-    if old == new:
-        return
-    day.state = new
-    db.add(day)
+def _record_state(db: Session, day: OdysseyExamDay, user_id: int | None, old: str, new: str, by: str) -> None:
     audit.record(db, day.organization_id, user_id, "state_change", "odyssey_exam_day", day.id,
                  {"state": old}, {"state": new, "by": by, "rule": "ODY-ST"})
 
 
 def advance_states(db: Session, org_id: int | None, now: datetime) -> int:
-    """Move every exam day to the state the clock puts it in (ODY-ST), auditing each change."""
-    query = select(OdysseyExamDay).where(OdysseyExamDay.state.not_in((states.COMPLETED,)))
+    """Move every exam day to the state the clock puts it in (ODY-ST), auditing each change.
+    Each move is guarded on the state it moves from, so two page views racing to advance
+    the same day record it once."""
+    query = select(OdysseyExamDay).where(OdysseyExamDay.state.not_in((states.COMPLETED,))).order_by(OdysseyExamDay.id)
     if org_id is not None:
         query = query.where(OdysseyExamDay.organization_id == org_id)
     changed = 0
     for day in db.exec(query).all():
-        new = states.state_at(day, now)
-        if new != day.state:
-            _audit_state(db, day, None, new, "time")
+        old, new = day.state, states.state_at(day, now)
+        if new == old:
+            continue
+        moved = db.execute(update(OdysseyExamDay).where(OdysseyExamDay.id == day.id, OdysseyExamDay.state == old)
+                           .values(state=new).execution_options(synchronize_session=False)).rowcount
+        set_committed_value(day, "state", new)
+        if moved:
+            _record_state(db, day, None, old, new, "time")
             changed += 1
     db.flush()
     return changed
@@ -190,24 +205,46 @@ def remittance(db: Session, day: OdysseyExamDay, only_late: bool | None = None) 
 # --------------------------------------------------------------------------- candidates
 
 
-def _attempts_of(db: Session, org_id: int, day: OdysseyExamDay, person: Mapping[str, object], subject_code: str) -> list[AttemptFact]:
-    """Earlier results of the same person (kana + birth date) in the same subject."""
-    rows = db.exec(select(OdysseyApplicationTest, OdysseyExamDay).join(
-        OdysseyCandidate, OdysseyCandidate.id == OdysseyApplicationTest.candidate_id).join(
-        OdysseyExamDay, OdysseyExamDay.id == OdysseyApplicationTest.exam_day_id).where(
-        OdysseyApplicationTest.organization_id == org_id, OdysseyApplicationTest.subject_code == subject_code,
-        OdysseyApplicationTest.outcome.is_not(None), OdysseyExamDay.id != day.id,
-        OdysseyCandidate.family_kana == person["family_kana"], OdysseyCandidate.given_kana == person["given_kana"],
-        OdysseyCandidate.birth_date == person["birth_date"])).all()
-    return [AttemptFact(d.exam_start, d.exam_start, t.outcome) for t, d in rows]
+RetakeHistory = dict[tuple[str, str, object, str], list[AttemptFact]]
+
+
+def _person_key(values: Mapping[str, object]) -> tuple[str, str, object]:
+    return values["family_kana"], values["given_kana"], values["birth_date"]
+
+
+def retake_history(db: Session, org_id: int, day: OdysseyExamDay, people: Iterable[CandidateInput]) -> RetakeHistory:
+    """Earlier results (on other days) of these people (kana + birth date) in the subjects
+    they apply for, in one query whatever their number: {(kana, kana, birth, subject): attempts}."""
+    people = list(people)
+    codes = {t.subject.code for p in people for t in p.tests}
+    family_kana = {p.values["family_kana"] for p in people}
+    if not codes:
+        return {}
+    rows = db.exec(select(OdysseyCandidate.family_kana, OdysseyCandidate.given_kana, OdysseyCandidate.birth_date,
+                          OdysseyApplicationTest.subject_code, OdysseyApplicationTest.outcome, OdysseyExamDay.exam_start)
+                   .join(OdysseyCandidate, OdysseyCandidate.id == OdysseyApplicationTest.candidate_id)
+                   .join(OdysseyExamDay, OdysseyExamDay.id == OdysseyApplicationTest.exam_day_id)
+                   .where(OdysseyApplicationTest.organization_id == org_id, OdysseyApplicationTest.outcome.is_not(None),
+                          OdysseyExamDay.id != day.id, OdysseyApplicationTest.subject_code.in_(codes),
+                          OdysseyCandidate.family_kana.in_(family_kana))).all()
+    history: RetakeHistory = {}
+    for family, given, birth, code, outcome, start in rows:
+        history.setdefault((family, given, birth, code), []).append(AttemptFact(start, start, outcome))
+    return history
 
 
 def check_retake(db: Session, org_id: int, day: OdysseyExamDay, data: CandidateInput,
-                 declared: Iterable[AttemptFact] = (), confirmed_with_odyssey: bool = False) -> None:
-    """ODY-RT against the candidate's attempts: stored results plus the ones declared at entry."""
+                 declared: Iterable[AttemptFact] = (), confirmed_with_odyssey: bool = False,
+                 history: RetakeHistory | None = None) -> None:
+    """ODY-RT against the candidate's attempts: stored results (``history``, read for this
+    candidate when not given) plus the ones declared at entry."""
     declared = list(declared)
+    if history is None:
+        history = retake_history(db, org_id, day, [data])
     for t in data.tests:
-        attempts = _attempts_of(db, org_id, day, data.values, t.subject.code) + declared
+        attempts = history.get((*_person_key(data.values), t.subject.code), []) + declared
+        if not attempts:
+            continue  # no earlier attempt, no wait (ODY-RT): the common case of an import row
         decision = retake.retake(t.subject.family, attempts, day.exam_start)
         if decision.allowed:
             continue
@@ -217,14 +254,34 @@ def check_retake(db: Session, org_id: int, day: OdysseyExamDay, data: CandidateI
                           "subject1")
 
 
-def _store_tests(db: Session, candidate: OdysseyCandidate, data: CandidateInput, late: bool) -> None:
+def _priced_tests(org_id: int, day_id: int, data: CandidateInput, late: bool) -> list[dict]:
+    """The candidate's test rows with the prices snapshotted now (ODY-PR-1); refuses a test
+    whose fee the catalog lacks."""
+    rows = []
     for i, t in enumerate(data.tests, start=1):
         p = price(t.subject, t.price_kind, f"subject{i}")  # the refusal shows at that subject
-        db.add(OdysseyApplicationTest(organization_id=candidate.organization_id, exam_day_id=candidate.exam_day_id,
-                                      candidate_id=candidate.id, subject_code=t.subject.code, subject_name=t.subject.name,
-                                      family=t.subject.family, price_kind=t.price_kind, period=t.period, ticket=t.ticket,
-                                      fee=p.fee, commission=p.commission, voucher_commission=p.voucher_commission,
-                                      late_addition=late))
+        rows.append(dict(organization_id=org_id, exam_day_id=day_id, subject_code=t.subject.code,
+                         subject_name=t.subject.name, family=t.subject.family, price_kind=t.price_kind, period=t.period,
+                         ticket=t.ticket, fee=p.fee, commission=p.commission, voucher_commission=p.voucher_commission,
+                         late_addition=late))
+    return rows
+
+
+def _insert_tests(db: Session, candidate_ids: Iterable[int], tests: Iterable[list[dict]]) -> None:
+    rows = [{**row, "candidate_id": candidate_id} for candidate_id, of in zip(candidate_ids, tests) for row in of]
+    if rows:
+        db.execute(insert(OdysseyApplicationTest.__table__), rows)  # Core executemany: no ORM bookkeeping per row
+
+
+def _insert_imported(db: Session, org_id: int, day: OdysseyExamDay, record: OdysseyImport,
+                     rows: list[tuple[int, CandidateInput]], tests: list[list[dict]], now: datetime) -> None:
+    """Three statements for any number of rows: the candidates (executemany), their ids by
+    CSV line, their tests (executemany)."""
+    db.execute(insert(OdysseyCandidate.__table__), [
+        dict(organization_id=org_id, exam_day_id=day.id, import_id=record.id, line=line, self_exam=p.self_exam,
+             late_addition=False, created_at=now, **p.values) for line, p in rows])
+    by_line = dict(db.exec(select(OdysseyCandidate.line, OdysseyCandidate.id).where(OdysseyCandidate.import_id == record.id)).all())
+    _insert_tests(db, [by_line[line] for line, _ in rows], tests)
 
 
 def _summary(candidate: OdysseyCandidate, data: CandidateInput) -> dict:
@@ -234,16 +291,21 @@ def _summary(candidate: OdysseyCandidate, data: CandidateInput) -> dict:
 
 
 def add_candidate(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, data: CandidateInput, now: datetime,
-                  import_id: int | None = None, late: bool = False, declared: Iterable[AttemptFact] = (),
+                  late: bool = False, declared: Iterable[AttemptFact] = (),
                   confirmed_with_odyssey: bool = False) -> OdysseyCandidate:
+    """One candidate entered by hand. A draft day is claimed first (guarded on still being
+    editable), so the candidate never lands on a day confirmed meanwhile; a late addition
+    is claimed by :func:`late_add`."""
     if not late:
         _require_edit(day, now)
+        guards.claim(db, day, guards.editable(now), now)
     check_retake(db, org_id, day, data, declared, confirmed_with_odyssey)
-    candidate = OdysseyCandidate(organization_id=org_id, exam_day_id=day.id, import_id=import_id,
-                                 self_exam=data.self_exam, late_addition=late, **data.values)
+    tests = _priced_tests(org_id, day.id, data, late)
+    candidate = OdysseyCandidate(organization_id=org_id, exam_day_id=day.id, self_exam=data.self_exam, late_addition=late,
+                                 created_at=now, **data.values)
     db.add(candidate)
     db.flush()
-    _store_tests(db, candidate, data, late)
+    _insert_tests(db, [candidate.id], [tests])
     audit.record(db, org_id, user_id, "create", "odyssey_candidate", candidate.id, None, _summary(candidate, data))
     return candidate
 
@@ -252,62 +314,74 @@ def update_candidate(db: Session, org_id: int, user_id: int, candidate: OdysseyC
                      now: datetime) -> None:
     day = db.get(OdysseyExamDay, candidate.exam_day_id)
     _require_edit(day, now)
+    guards.claim(db, day, guards.editable(now), now)
     check_retake(db, org_id, day, data)
-    for old in db.exec(select(OdysseyApplicationTest).where(OdysseyApplicationTest.candidate_id == candidate.id)).all():
-        db.delete(old)
-    for name, value in data.values.items():
-        setattr(candidate, name, value)
-    candidate.self_exam = data.self_exam
-    db.add(candidate)
-    db.flush()
-    _store_tests(db, candidate, data, candidate.late_addition)
+    guarded(db, update(OdysseyCandidate).where(OdysseyCandidate.id == candidate.id)
+            .values(self_exam=data.self_exam, **data.values).execution_options(synchronize_session=False),
+            lambda: guards.candidate_gone(db, day, now))
+    db.refresh(candidate)
+    db.execute(delete(OdysseyApplicationTest).where(OdysseyApplicationTest.candidate_id == candidate.id)
+               .execution_options(synchronize_session=False))
+    _insert_tests(db, [candidate.id], [_priced_tests(org_id, day.id, data, candidate.late_addition)])
     audit.record(db, org_id, user_id, "update", "odyssey_candidate", candidate.id, None, _summary(candidate, data))
 
 
 def delete_candidate(db: Session, org_id: int, user_id: int, candidate: OdysseyCandidate, now: datetime) -> None:
     day = db.get(OdysseyExamDay, candidate.exam_day_id)
     _require_edit(day, now)
-    _delete_candidates(db, [candidate])
+    guards.claim(db, day, guards.editable(now), now)
+    db.execute(delete(OdysseyApplicationTest).where(OdysseyApplicationTest.candidate_id == candidate.id)
+               .execution_options(synchronize_session=False))
+    guarded(db, delete(OdysseyCandidate).where(OdysseyCandidate.id == candidate.id)
+            .execution_options(synchronize_session=False), lambda: guards.candidate_gone(db, day, now))
+    db.expunge(candidate)
     audit.record(db, org_id, user_id, "delete", "odyssey_candidate", candidate.id,
                  {"exam_day_id": day.id, "candidate_type": candidate.candidate_type}, None)
-
-
-def _delete_candidates(db: Session, rows: Iterable[OdysseyCandidate]) -> None:
-    for c in rows:
-        for t in db.exec(select(OdysseyApplicationTest).where(OdysseyApplicationTest.candidate_id == c.id)).all():
-            db.delete(t)
-        db.flush()
-        db.delete(c)
-    db.flush()
 
 
 # --------------------------------------------------------------------------- CSV import
 
 
+def _import_of(db: Session, day: OdysseyExamDay) -> OdysseyImport | None:
+    return db.exec(select(OdysseyImport).where(OdysseyImport.exam_day_id == day.id)
+                   .execution_options(populate_existing=True)).first()
+
+
 def import_csv(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, data: bytes, filename: str,
-               now: datetime) -> csv_import.ImportResult:
-    """ODY-CSV: all rows or none; one import per exam day."""
+               now: datetime, version: int | None = None) -> csv_import.ImportResult:
+    """ODY-CSV: all rows or none; one import per exam day. Set-based whatever the size of
+    the file: one retake-history query, the candidates and their tests in one statement each."""
+    guards.expect_version(db, day, version, now)
     _require_edit(day, now)
-    if db.exec(select(OdysseyImport.id).where(OdysseyImport.exam_day_id == day.id)).first() is not None:
-        raise RuleRefusal("already_imported", Msg(
-            "同一試験日でのインポートは1回しかできません。修正するには、インポートしたデータを削除してから、修正したCSVをインポートし直してください(ODY-CSV)。",
-            "Only one import per exam date: delete the imported data, then import the corrected file (ODY-CSV)."), "file")
+    existing = _import_of(db, day)
+    if existing is not None:
+        raise guards.imported_meanwhile(db, day, existing, now)
     result = csv_import.read(data, subjects(db, org_id))
     if not result.ok:
         return result
-    record = OdysseyImport(organization_id=org_id, exam_day_id=day.id, filename=filename[:255], encoding=result.encoding,
-                           rows=len(result.candidates), imported_at=now)
-    db.add(record)
-    db.flush()
-    for line, candidate in result.candidates:
+    guards.claim(db, day, guards.editable(now), now, version=version)
+    existing = _import_of(db, day)  # read after the claim: a racing import has committed by now
+    if existing is not None:
+        raise guards.imported_meanwhile(db, day, existing, now)
+    people = [candidate for _, candidate in result.candidates]
+    history = retake_history(db, org_id, day, people)
+    tests = []
+    for line, candidate in result.candidates:  # every row's refusal is listed, then nothing is stored
         try:
-            add_candidate(db, org_id, user_id, day, candidate, now, import_id=record.id)
+            check_retake(db, org_id, day, candidate, history=history)
+            tests.append(_priced_tests(org_id, day.id, candidate, late=False))
         except RuleRefusal as exc:
             result.errors.append(csv_import.RowError(line, "O", exc.message))
     if result.errors:
         raise ImportFailed(result)
+    record = OdysseyImport(organization_id=org_id, exam_day_id=day.id, filename=filename[:255], encoding=result.encoding,
+                           rows=len(people), imported_at=now)
+    db.add(record)
+    db.flush()
+    _insert_imported(db, org_id, day, record, result.candidates, tests, now)
     audit.record(db, org_id, user_id, "import", "odyssey_exam_day", day.id, None,
-                 {"rows": record.rows, "encoding": record.encoding, "filename": record.filename})
+                 {"rows": record.rows, "encoding": record.encoding, "filename": record.filename,
+                  "tests": sum(len(p.tests) for p in people)})
     return result
 
 
@@ -319,24 +393,40 @@ class ImportFailed(RuleRefusal):
         self.result = result
 
 
-def delete_import(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime) -> int:
+def delete_import(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime,
+                  version: int | None = None) -> int:
+    guards.expect_version(db, day, version, now)
     _require_edit(day, now)
-    record = db.exec(select(OdysseyImport).where(OdysseyImport.exam_day_id == day.id)).first()
-    if record is None:
+    if _import_of(db, day) is None:
+        if version is not None and guards.fresh(db, day).version != version:
+            raise guards.changed_meanwhile(db, day, now)  # deleted after the page the user saw: a lost race
         raise RuleRefusal("no_import", Msg("インポートしたデータはありません。", "Nothing was imported."), None)
-    rows = db.exec(select(OdysseyCandidate).where(OdysseyCandidate.import_id == record.id)).all()
-    _delete_candidates(db, rows)
-    db.delete(record)
-    audit.record(db, org_id, user_id, "delete_import", "odyssey_exam_day", day.id, {"rows": len(rows)}, None)
-    return len(rows)
+    guards.claim(db, day, guards.editable(now), now, version=version)
+    record = _import_of(db, day)  # after the claim: a racing delete has committed by now
+    if record is None:
+        raise guards.changed_meanwhile(db, day, now)
+    imported = select(OdysseyCandidate.id).where(OdysseyCandidate.import_id == record.id)
+    db.execute(delete(OdysseyApplicationTest).where(OdysseyApplicationTest.candidate_id.in_(imported))
+               .execution_options(synchronize_session=False))
+    rows = db.execute(delete(OdysseyCandidate).where(OdysseyCandidate.import_id == record.id)
+                      .execution_options(synchronize_session=False)).rowcount
+    guarded(db, delete(OdysseyImport).where(OdysseyImport.id == record.id).execution_options(synchronize_session=False),
+            lambda: guards.changed_meanwhile(db, day, now))
+    db.expunge(record)
+    audit.record(db, org_id, user_id, "delete_import", "odyssey_exam_day", day.id, {"rows": rows}, None)
+    return rows
 
 
 # --------------------------------------------------------------------------- confirmation
 
 
-def confirm(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime) -> None:
+def confirm(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _require_edit(day, now)
-    people = candidates(db, day)
+    old = day.state
+    guards.claim(db, day, guards.editable(now), now, version=version,
+                 values={"confirmed_at": now, "state": states.CONFIRMED})
+    people = candidates(db, day)  # after the claim: the candidates as they are now
     _refuse_unless(bool(people), "受験者が登録されていません。", "No candidate is registered.")
     staff = [c for c in people if c.self_exam]
     if staff:
@@ -349,37 +439,43 @@ def confirm(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: da
         _refuse_unless(venue(db, org_id).proctor_count > 1,
                        "試験官が1名だけの会場では、試験官は自校で受験できません(ODY-DL-4)。",
                        "With a single registered proctor, the proctor cannot sit at the own venue (ODY-DL-4).")
-    day.confirmed_at = now
-    _audit_state(db, day, user_id, states.CONFIRMED, "click")
+    _record_state(db, day, user_id, old, states.CONFIRMED, "click")
 
 
-def withdraw(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime) -> None:
+def withdraw(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.can_withdraw(day, now), "確定取消は申込締切日までの申込済みの試験日だけです(ODY-ST)。",
                    "Only an applied day can be withdrawn, until the deadline (ODY-ST).")
-    day.confirmed_at = None
-    _audit_state(db, day, user_id, states.DRAFT, "click")
+    old = day.state
+    guards.claim(db, day, guards.withdrawable(now), now, version=version,
+                 values={"confirmed_at": None, "state": states.DRAFT})
+    _record_state(db, day, user_id, old, states.DRAFT, "click")
 
 
-def request_self_exam(db: Session, ctx: RuleContext, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime) -> None:
+def request_self_exam(db: Session, ctx: RuleContext, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime,
+                      version: int | None = None) -> None:
     """ODY-DL-4: after registering the candidates (general ones included), by the 5th business day before."""
+    guards.expect_version(db, day, version, now)
     deadline = deadlines.self_exam_request_deadline(ctx.calendar, day.exam_date)
     _refuse_unless(jst(now) <= deadline.at, f"自校受験申請の期限({moment(deadline.at).ja})を過ぎています(ODY-DL-4)。",
                    f"The self-exam request deadline ({moment(deadline.at).en}) has passed (ODY-DL-4).")
+    guards.claim(db, day, (OdysseyExamDay.completed_at.is_(None),), now, version=version,
+                 values={"self_exam_status": "requested", "self_exam_requested_at": now})
     people = candidates(db, day)
     _refuse_unless(any(c.self_exam for c in people) and any(not c.self_exam for c in people),
                    "一般受験者と自校スタッフ(勤務先「自校スタッフ」)を登録してから申請してください(ODY-DL-4)。",
                    "Register the general candidates and the staff (employer 自校スタッフ) before the request (ODY-DL-4).")
-    day.self_exam_status, day.self_exam_requested_at = "requested", now
-    db.add(day)
     audit.record(db, org_id, user_id, "self_exam_request", "odyssey_exam_day", day.id, None, {"status": "requested"})
 
 
-def set_self_exam_answer(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, status: str) -> None:
+def set_self_exam_answer(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, status: str, now: datetime,
+                         version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     if status not in ("approved", "refused") or day.self_exam_status == "none":
         raise BadInput("invalid_field", Msg("申請後に「承認」か「不可」を選んでください。", "Choose approved or refused after the request."), "status")
     before = day.self_exam_status
-    day.self_exam_status = status
-    db.add(day)
+    guards.claim(db, day, (OdysseyExamDay.self_exam_status == before,), now, version=version,
+                 values={"self_exam_status": status})
     audit.record(db, org_id, user_id, "self_exam_answer", "odyssey_exam_day", day.id, {"status": before}, {"status": status})
 
 
@@ -387,8 +483,11 @@ def set_self_exam_answer(db: Session, org_id: int, user_id: int, day: OdysseyExa
 
 
 def late_add(db: Session, ctx: RuleContext, org_id: int, user_id: int, day: OdysseyExamDay, data: CandidateInput,
-             now: datetime, **retake_facts) -> OdysseyCandidate:
-    """ODY-LA: after the deadline, before the late-addition deadline, with enough deposit."""
+             now: datetime, version: int | None = None, **retake_facts) -> OdysseyCandidate:
+    """ODY-LA: after the deadline, before the late-addition deadline, with enough deposit.
+    The day is claimed (at the version the user saw) and the deposit debited by one guarded
+    statement each: two racing additions never spend the same deposit twice."""
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.can_late_add(day, now), "追加申込は申込締切日後の申込済みの試験日だけです(ODY-LA)。",
                    "Late additions apply to an applied day after its deadline (ODY-LA).")
     deadline = deadlines.late_addition_deadline(ctx.calendar, day.exam_start,
@@ -397,41 +496,61 @@ def late_add(db: Session, ctx: RuleContext, org_id: int, user_id: int, day: Odys
                    f"The late-addition deadline ({moment(deadline.at).en}) has passed. " + deadline.explanation.en)
     amount = group((price(t.subject, t.price_kind), 1) for t in data.tests).total
     v = venue(db, org_id)
-    _refuse_unless(v.deposit_balance >= amount,
-                   f"預け金残高{v.deposit_balance:,}円が追加する試験の入金額{amount:,}円に足りません(ODY-LA)。",
-                   f"The deposit balance {v.deposit_balance:,} yen does not cover the added tests' {amount:,} yen (ODY-LA).")
+    _refuse_unless(v.deposit_balance >= amount, *_deposit_short(v.deposit_balance, amount))
+    guards.claim(db, day, guards.late_addable(now), now, version=version)
+    guarded(db, update(OdysseyVenue).where(OdysseyVenue.id == v.id, OdysseyVenue.deposit_balance >= amount)
+            .values(deposit_balance=OdysseyVenue.deposit_balance - amount).execution_options(synchronize_session=False),
+            lambda: _deposit_conflict(db, v, amount))
+    db.refresh(v)
     candidate = add_candidate(db, org_id, user_id, day, data, now, late=True, **retake_facts)
-    v.deposit_balance -= amount
-    db.add(v)
     audit.record(db, org_id, user_id, "late_addition", "odyssey_exam_day", day.id, {"deposit_balance": v.deposit_balance + amount},
                  {"deposit_balance": v.deposit_balance, "amount": amount, "rule": "ODY-LA"})
     return candidate
+
+
+def _deposit_short(balance: int, amount: int) -> tuple[str, str]:
+    return (f"預け金残高{balance:,}円が追加する試験の入金額{amount:,}円に足りません(ODY-LA)。",
+            f"The deposit balance {balance:,} yen does not cover the added tests' {amount:,} yen (ODY-LA).")
+
+
+def _deposit_conflict(db: Session, v: OdysseyVenue, amount: int) -> Conflict:
+    db.refresh(v)
+    ja, en = _deposit_short(v.deposit_balance, amount)
+    return Conflict("deposit_exhausted", Msg("同時に行われた他の追加申込で預け金が使われました。", "Another late addition used the deposit meanwhile."),
+                    current=Msg(ja, en))
 
 
 OUTCOMES = ("passed", "failed", "absent")
 
 
 def enter_results(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, outcomes: Mapping[int, str],
-                  now: datetime) -> None:
+                  now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.state_at(day, now) == states.RESULTS_DUE, "試験実施翌日以降に結果を入力できます(ODY-ST)。",
                    "Results can be entered from the day after the exam (ODY-ST).")
-    rows = tests(db, day)
-    for t in rows:
+    by_outcome: dict[str, list[int]] = {}
+    for t in tests(db, day):
         value = outcomes.get(t.id)
         if value not in OUTCOMES:
             raise BadInput("invalid_field", Msg("すべての試験の結果(合格・不合格・欠席)を選んでください。",
                                                 "Choose a result for every test."), f"outcome_{t.id}")
-        t.outcome = value
-        db.add(t)
-    day.results_entered_at = now
-    _audit_state(db, day, user_id, states.RESULTS_ENTERED, "click")
+        by_outcome.setdefault(value, []).append(t.id)
+    old = day.state
+    guards.claim(db, day, guards.results_due(now), now, version=version,
+                 values={"results_entered_at": now, "state": states.RESULTS_ENTERED})
+    for value, ids in by_outcome.items():  # one statement per outcome, not per test
+        db.execute(update(OdysseyApplicationTest).where(OdysseyApplicationTest.id.in_(ids)).values(outcome=value))
+    _record_state(db, day, user_id, old, states.RESULTS_ENTERED, "click")
 
 
-def complete(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime) -> None:
+def complete(db: Session, org_id: int, user_id: int, day: OdysseyExamDay, now: datetime, version: int | None = None) -> None:
+    guards.expect_version(db, day, version, now)
     _refuse_unless(states.state_at(day, now) == states.RESULTS_ENTERED, "結果の確定後に完了にできます(ODY-ST)。",
                    "Only a day with entered results can be completed (ODY-ST).")
-    day.completed_at = now
-    _audit_state(db, day, user_id, states.COMPLETED, "click")
+    old = day.state
+    guards.claim(db, day, guards.completable(), now, version=version,
+                 values={"completed_at": now, "state": states.COMPLETED})
+    _record_state(db, day, user_id, old, states.COMPLETED, "click")
 
 
 def tests_in(db: Session, org_id: int, start, end) -> int:

@@ -12,8 +12,8 @@ from flask_login import current_user
 from sqlmodel import select
 
 from portal.sdk import (
-    AttemptFact, BadInput, Msg, RuleError, audit, datetime_local, db, get_or_404, htmx, int_field, now_jst, org_id,
-    parse, require_admin, scoped, whatif,
+    AttemptFact, BadInput, Msg, RuleError, audit, conflict_response, datetime_local, db, get_or_404, htmx, int_field,
+    now_jst, org_id, parse, require_admin, scoped, status_of, whatif,
 )
 
 from plugins.odyssey import contract, csv_import, deadlines, purge, services, states
@@ -67,7 +67,7 @@ def create_day():
             ctx = services.rule_context(s, org_id())
             day = services.create_exam_day(s, ctx, org_id(), current_user.id, start, _now())
     except RuleError as exc:
-        return _index(422, exc.message, dict(form))
+        return _index(status_of(exc), exc.message, dict(form))
     if htmx.is_htmx():
         return htmx.redirect(url_for("odyssey.day", day_id=day.id))
     return redirect(url_for("odyssey.day", day_id=day.id))
@@ -90,7 +90,7 @@ def _day_context(day: OdysseyExamDay) -> dict[str, Any]:
         "late_deadline": late_deadline, "self_exam_deadline": deadlines.self_exam_request_deadline(ctx.calendar, day.exam_date),
         "imported": s.exec(select(OdysseyImport).where(OdysseyImport.exam_day_id == day.id)).first(),
         "subjects": list(services.subjects(s, org_id()).values()), "offered_kinds": offered_kinds,
-        "venue": services.venue(s, org_id()), **_ctx_common(),
+        "venue": services.stored_venue(s, org_id()), **_ctx_common(),
     }
 
 
@@ -107,47 +107,56 @@ def day(day_id: int):
     return _day_page(get_or_404(OdysseyExamDay, day_id))
 
 
+def _seen_version(exam_day: OdysseyExamDay) -> int:
+    """The version of the day the user acted on: posted by the day page (``hx-vals``),
+    else the one this request loaded. A one-time action applies to that version only."""
+    posted = (request.form.get("version") or "").strip()
+    return int(posted) if posted.isdigit() else exam_day.version
+
+
 def _act(day_id: int, action):
-    """Run one state action on a day in one transaction; a refusal is a 422 with the reason."""
+    """Run one state action on a day in one transaction; a refusal is a 422 with the
+    reason, a lost race a 409 with the day's current state."""
     exam_day = get_or_404(OdysseyExamDay, day_id)
+    version = _seen_version(exam_day)
     try:
         with db.transaction() as s:
-            action(s, exam_day)
+            action(s, exam_day, version)
     except RuleError as exc:
         db.session().refresh(exam_day)
-        return _day_page(exam_day, 422, error=exc.message)
+        return _day_page(exam_day, status_of(exc), error=exc.message)
     return _day_page(exam_day)
 
 
 @bp.post("/confirm/<int:day_id>")
 def confirm(day_id: int):
-    return _act(day_id, lambda s, d: services.confirm(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.confirm(s, org_id(), current_user.id, d, _now(), v))
 
 
 @bp.post("/withdraw/<int:day_id>")
 def withdraw(day_id: int):
-    return _act(day_id, lambda s, d: services.withdraw(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.withdraw(s, org_id(), current_user.id, d, _now(), v))
 
 
 @bp.post("/self-exam/<int:day_id>")
 def self_exam(day_id: int):
-    def action(s, d):
+    def action(s, d, v):
         if request.form.get("status"):
-            services.set_self_exam_answer(s, org_id(), current_user.id, d, request.form["status"])
+            services.set_self_exam_answer(s, org_id(), current_user.id, d, request.form["status"], _now(), v)
         else:
-            services.request_self_exam(s, services.rule_context(s, org_id()), org_id(), current_user.id, d, _now())
+            services.request_self_exam(s, services.rule_context(s, org_id()), org_id(), current_user.id, d, _now(), v)
     return _act(day_id, action)
 
 
 @bp.post("/results/<int:day_id>")
 def results(day_id: int):
     outcomes = {int(k.split("_", 1)[1]): v for k, v in request.form.items() if k.startswith("outcome_") and k[8:].isdigit()}
-    return _act(day_id, lambda s, d: services.enter_results(s, org_id(), current_user.id, d, outcomes, _now()))
+    return _act(day_id, lambda s, d, v: services.enter_results(s, org_id(), current_user.id, d, outcomes, _now(), v))
 
 
 @bp.post("/complete/<int:day_id>")
 def complete(day_id: int):
-    return _act(day_id, lambda s, d: services.complete(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.complete(s, org_id(), current_user.id, d, _now(), v))
 
 
 @bp.get("/copy/<int:day_id>")
@@ -220,8 +229,8 @@ def _form_error_page(exam_day, exc: RuleError, form):
     db.session().rollback()
     context = _day_context(exam_day)
     if not (context["can_edit"] or context["can_late_add"]):  # no form on the page: say it at the top
-        return _day_page(exam_day, 422, error=exc.message, errors=errors, values=dict(form))
-    return _day_page(exam_day, 422, errors=errors, form_error=exc.message, values=dict(form))
+        return _day_page(exam_day, status_of(exc), error=exc.message, errors=errors, values=dict(form))
+    return _day_page(exam_day, status_of(exc), errors=errors, form_error=exc.message, values=dict(form))
 
 
 @bp.post("/add-candidate/<int:day_id>")
@@ -229,12 +238,14 @@ def add_candidate(day_id: int):
     exam_day = get_or_404(OdysseyExamDay, day_id)
     form = request.form
     late = form.get("late") == "1"
+    version = _seen_version(exam_day)
     try:
         with db.transaction() as s:
             data = _candidate_input(s, form)
             facts = {"declared": _declared_attempt(form), "confirmed_with_odyssey": form.get("confirmed_with_odyssey") == "on"}
             if late:
-                services.late_add(s, services.rule_context(s, org_id()), org_id(), current_user.id, exam_day, data, _now(), **facts)
+                services.late_add(s, services.rule_context(s, org_id()), org_id(), current_user.id, exam_day, data, _now(),
+                                  version, **facts)
             else:
                 services.add_candidate(s, org_id(), current_user.id, exam_day, data, _now(), **facts)
     except RuleError as exc:
@@ -251,7 +262,8 @@ def delete_candidate(candidate_id: int):
         with db.transaction() as s:
             services.delete_candidate(s, org_id(), current_user.id, candidate, _now())
     except RuleError as exc:
-        return _day_page(exam_day, 422, error=exc.message)
+        db.session().refresh(exam_day)
+        return _day_page(exam_day, status_of(exc), error=exc.message)
     return _day_page(exam_day)
 
 
@@ -266,7 +278,9 @@ def edit_candidate(candidate_id: int):
         except RuleError as exc:
             errors = _form_errors(exc)
             db.session().rollback()
-            return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=422,
+            if db.session().exec(select(OdysseyCandidate.id).where(OdysseyCandidate.id == candidate_id)).first() is None:
+                return conflict_response(exc)  # deleted meanwhile: no form left to show
+            return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=status_of(exc),
                                day=exam_day, candidate=candidate, values=dict(request.form), errors=errors,
                                error=None, form_error=exc.message, **_form_context())
         target = url_for("odyssey.day", day_id=exam_day.id)
@@ -294,19 +308,23 @@ def import_csv(day_id: int):
     exam_day = get_or_404(OdysseyExamDay, day_id)
     upload = request.files.get("file")
     data = upload.read(csv_import.MAX_BYTES + 1) if upload else b""
+    version = _seen_version(exam_day)
     try:
         with db.transaction() as s:
-            result = services.import_csv(s, org_id(), current_user.id, exam_day, data, upload.filename if upload else "", _now())
+            result = services.import_csv(s, org_id(), current_user.id, exam_day, data, upload.filename if upload else "",
+                                         _now(), version)
     except services.ImportFailed as exc:
+        db.session().refresh(exam_day)
         return _day_page(exam_day, 422, import_result=exc.result)
     except RuleError as exc:
-        return _day_page(exam_day, 422, error=exc.message)
+        db.session().refresh(exam_day)
+        return _day_page(exam_day, status_of(exc), error=exc.message)
     return _day_page(exam_day, 422 if result.errors else 200, import_result=result)
 
 
 @bp.post("/delete-import/<int:day_id>")
 def delete_import(day_id: int):
-    return _act(day_id, lambda s, d: services.delete_import(s, org_id(), current_user.id, d, _now()))
+    return _act(day_id, lambda s, d, v: services.delete_import(s, org_id(), current_user.id, d, _now(), v))
 
 
 # --------------------------------------------------------------------------- catalog (admin)
@@ -314,8 +332,8 @@ def delete_import(day_id: int):
 
 def _catalog(status=200, error=None, edited=None, preview=None, preview_code=None):
     s = db.session()
-    services.ensure_catalog(s, org_id())
-    s.commit()
+    with db.transaction() as unit:  # a write (once per organisation) in a unit of work, never in a read
+        services.ensure_catalog(unit, org_id())
     rows = s.exec(scoped(OdysseySubject).order_by(OdysseySubject.family, OdysseySubject.code)).all()
     return htmx.render("odyssey/catalog.html", "odyssey/partials/catalog_table.html", status=status, rows=rows,
                        error=error, edited=edited, families=FAMILIES, preview=preview, preview_code=preview_code,
@@ -410,8 +428,8 @@ def save_subject():
 
 def _venue_page(status=200, error=None):
     s = db.session()
-    v = services.venue(s, org_id())
-    s.commit()
+    with db.transaction() as unit:
+        v = services.venue(unit, org_id())
     fee = year = None
     if v.contract_start:
         year = contract.contract_year(v.contract_start, _now().date())

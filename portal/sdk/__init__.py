@@ -7,7 +7,8 @@ imports nothing else (a test checks that too).
 
 Flat names: the hook marker, the rule value types and errors, the business-day calendar,
 the conflict helpers, the core's tables a plugin reads or books on, the web helpers.
-Submodules group the services: ``portal.sdk.db``, ``audit``, ``htmx``, ``bookings``, ``parse``
+Submodules group the services: ``portal.sdk.db``, ``audit``, ``htmx``, ``bookings``, ``parse``,
+``whatif``, ``exports``
 (``from portal.sdk import db`` then ``db.session()``, or ``from portal.sdk.parse import items_list``).
 """
 from __future__ import annotations
@@ -17,8 +18,8 @@ from flask_login import login_required
 from portal.auth import require_admin
 from portal.business_days import BusinessCalendar, Shift, format_day, weekday_ja
 from portal.db import AwareDateTime, utcnow
-from portal.guard import Conflict, guarded, register_constraint
-from portal.i18n import Translator, plugin_translator
+from portal.guard import Conflict, guarded, register_constraint, status_of
+from portal.i18n import Translator, plugin_translator, request_language
 from portal.models import Attempt, AuditEvent, Booking, BookingDeadline, Candidate, ExamSession, Organization, User
 from portal.plugins import hookimpl
 from portal.providers import Providers, RuleContext
@@ -33,19 +34,20 @@ from portal.rules import (
 from portal.rules import parse as _parse
 from portal.recompute import DeadlineChange, PlanRecord
 from portal.rule_context import watch
-from portal.sdk import audit, bookings, db, htmx, parse, whatif
+from portal.sdk import audit, bookings, db, exports, htmx, parse, whatif
 from portal.rules.dates import same_date_years_later
 from portal.scoping import get_or_404, org_id, scoped
+from portal.web.conflicts import conflict_response
 from portal.web.forms import datetime_local, int_field
 
 
 now_jst = _parse.now_jst
 
-SUBMODULES = ("db", "audit", "htmx", "bookings", "parse", "whatif")
+SUBMODULES = ("db", "audit", "htmx", "bookings", "parse", "whatif", "exports")
 
 __all__ = [
     # plugin wiring
-    "hookimpl", "RuleContext", "Providers", "providers", "plugin_translator", "Translator",
+    "hookimpl", "RuleContext", "Providers", "providers", "plugin_translator", "Translator", "request_language",
     # rule values and errors
     "JST", "STORE_METHODS", "AttemptFact", "AttemptRecord", "BadInput", "BookingDecision", "BookingFacts",
     "BookingFactSpec", "CancelDecision", "ChangeDecision",
@@ -56,7 +58,7 @@ __all__ = [
     # calendar
     "BusinessCalendar", "Shift", "format_day", "weekday_ja",
     # concurrency
-    "Conflict", "guarded", "register_constraint",
+    "Conflict", "guarded", "register_constraint", "status_of", "conflict_response",
     # stored deadlines a plugin keeps: recompute plans, rules version
     "DeadlineChange", "PlanRecord", "watch",
     # core tables

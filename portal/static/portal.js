@@ -1,5 +1,5 @@
 // Show errors from htmx requests instead of swallowing them (htmx does not swap 4xx/5xx
-// other than 422 by configuration, see base.html).
+// other than 409 and 422 by configuration, see base.html: those carry the refusal's message).
 (function () {
   function show(message) {
     var box = document.getElementById("errors");

@@ -16,10 +16,12 @@ provider against the rules API contract::
 from __future__ import annotations
 
 import re
+import threading
 
 from portal.testing.conformance import ConformanceSuite
 
-__all__ = ["ConformanceSuite", "count_statements", "csrf_token", "csv_rows", "login", "seed_demo_and_login", "xlsx_rows"]
+__all__ = ["ConformanceSuite", "concurrently", "count_statements", "csrf_token", "csv_rows", "login", "seed_demo_and_login",
+           "xlsx_rows"]
 
 
 def login(client, email, password):
@@ -93,3 +95,32 @@ def count_statements(app, fn) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", before)
     return len(seen)
+
+
+def concurrently(client, *calls, timeout: float = 60):
+    """Send the requests ``calls`` (each ``call(client) -> response``) at the same moment,
+    each from its own thread with its own test client (so its own request, session and
+    database connection) signed in as ``client``. Returns ``[(status, html)]`` in call
+    order; an exception escaping the app counts as a 500 with its repr."""
+    app = client.application
+    cookie = client.get_cookie("session")
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(index, call):
+        own = app.test_client()
+        if cookie is not None:
+            own.set_cookie("session", cookie.value)
+        barrier.wait()
+        try:
+            response = call(own)
+            results[index] = (response.status_code, response.get_data(as_text=True))
+        except Exception as exc:  # noqa: BLE001 — the assertions show it as a 500
+            results[index] = (500, repr(exc))
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results
