@@ -114,7 +114,8 @@ def _new_booking_dates(values) -> dict[str, Any]:
         choices = picker.choices(_sessions(data.exam, forms.venue_filter(form)), rules)
     except RuleError as exc:
         picker_error, rules, choices = exc.message, None, []
-    selected = int(form["session_id"]) if str(form.get("session_id") or "").isdigit() else None
+    raw = str(form.get("session_id") or "")
+    selected = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
     return {"choices": choices, "picker": rules, "picker_error": picker_error, "selected": selected}
 
 

@@ -89,7 +89,7 @@ def save_settings(provider_id: str):
             values[setting.key] = raw in ("on", "true")
         elif isinstance(setting.default, int):
             text_value = (raw or "").strip()
-            if not text_value.isdigit() or int(text_value) > 1_000_000:
+            if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > 1_000_000:
                 errors[setting.key] = Msg("0以上の整数を入力してください。", "Enter a whole number of 0 or more.")
             else:
                 values[setting.key] = int(text_value)
@@ -145,9 +145,9 @@ def save_catalog_entry(provider_id: str):
     numbers = {}
     for key in ("price", "duration_minutes"):
         raw = (form.get(key) or "").replace(",", "").strip()
-        if raw and (not raw.isdigit() or int(raw) > 10_000_000):
+        if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) > 10_000_000):
             errors[key] = Msg("0以上の整数で入力してください。", "Enter a whole number of 0 or more.")
-        numbers[key] = int(raw) if raw.isdigit() else None
+        numbers[key] = int(raw) if raw.isascii() and raw.isdigit() else None
     if errors:
         return _catalog_page(provider_id, errors, form, 422)
     with db.transaction() as s:

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from portal import bookings as service
 from portal import audit, db, htmx
+from portal.inputs import MAX_PAGE, MAX_WITHIN_DAYS, int_arg
 from portal.models import Booking, BookingDeadline, Candidate, ExamSession, RefundAccount
 from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
@@ -110,11 +111,12 @@ def booking_list(provider_id: str):
         like = f"%{q}%"
         query = query.where(or_(Candidate.family_name.like(like), Candidate.given_name.like(like),
                                 Candidate.family_kana.like(like), Candidate.given_kana.like(like)))
-    if within.isdigit():
+    within_days = int_arg(args, "within", None, minimum=0, maximum=MAX_WITHIN_DAYS)
+    if within_days is not None:
         query = query.where(Booking.next_deadline_at != None,  # noqa: E711
-                            Booking.next_deadline_at <= now_jst() + timedelta(days=int(within)))
+                            Booking.next_deadline_at <= now_jst() + timedelta(days=within_days))
     query = query.order_by(*SORTS.get(sort, SORTS["deadline"]))
-    page = max(1, int(args["page"])) if args.get("page", "").isdigit() else 1
+    page = int_arg(args, "page", 1, minimum=1, maximum=MAX_PAGE)
     size = 25
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     rows = db.session().exec(query.offset((page - 1) * size).limit(size)).all()

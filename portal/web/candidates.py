@@ -17,6 +17,7 @@ from portal.rules import AttemptFact, BadInput, Msg, RetakeQuery, RuleError
 from portal.rules import parse
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
+from portal.inputs import MAX_PAGE, int_arg
 from portal.web.forms import datetime_local
 
 bp = Blueprint("candidates", __name__)
@@ -32,7 +33,7 @@ def candidate_list():
         like = f"%{q}%"
         query = query.where(or_(Candidate.family_name.like(like), Candidate.given_name.like(like),
                                 Candidate.family_kana.like(like), Candidate.given_kana.like(like)))
-    page = max(1, int(request.args["page"])) if request.args.get("page", "").isdigit() else 1
+    page = int_arg(request.args, "page", 1, minimum=1, maximum=MAX_PAGE)
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     rows = db.session().exec(query.order_by(Candidate.family_kana, Candidate.id)
                              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()

@@ -11,6 +11,7 @@ from sqlmodel import select
 from portal import audit, db, htmx
 from portal.auth import hash_password, require_admin
 from portal.bookings import providers
+from portal.inputs import MAX_PAGE, int_arg
 from portal.models import AuditEvent, User
 from portal.orgs import enabled_provider_ids, set_provider_enabled
 from portal.rules import Msg
@@ -125,9 +126,10 @@ def audit_log():
         query = query.where(AuditEvent.entity == entity)
     if action:
         query = query.where(AuditEvent.action == action)
-    if user_filter.isdigit():
-        query = query.where(AuditEvent.user_id == int(user_filter))
-    page = max(1, int(args["page"])) if args.get("page", "").isdigit() else 1
+    user_id = int_arg(args, "user", None, minimum=1)
+    if user_id is not None:
+        query = query.where(AuditEvent.user_id == user_id)
+    page = int_arg(args, "page", 1, minimum=1, maximum=MAX_PAGE)
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     events = db.session().exec(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE)).all()

@@ -1,0 +1,120 @@
+"""One input layer for the query strings and form fields of every page.
+
+Before any view runs, every field name and value of ``request.args`` and ``request.form``
+(and every uploaded file's name) is screened: control characters (NUL and the rest of C0
+but tab / line breaks, and DEL) are refused, and so is a value longer than
+``INPUT_MAX_LENGTH`` — PostgreSQL cannot store NUL in text and no field of the portal needs
+more. A refusal is :class:`InvalidInput`: a 422 that names the field, in the user's
+language, before anything is read or written.
+
+Views read integers through :func:`int_arg` (query strings) or
+``portal.web.forms.int_field`` (forms), both range-checked against ``DB_INT_MAX`` or a
+tighter bound, so an integer that the database cannot hold never reaches it; the ``int``
+URL converter is bounded the same way (a larger id is a 404).
+"""
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from flask import Flask, make_response, render_template, request
+from werkzeug.routing import IntegerConverter
+
+from portal import htmx
+from portal.rules import BadInput, Msg
+
+#: The largest value of an INTEGER column (PostgreSQL int4): ids, counts, amounts.
+DB_INT_MAX = 2**31 - 1
+#: The last page number a list accepts (far beyond any real list; the offset stays small).
+MAX_PAGE = 100_000
+#: "Deadline within N days" filters: ten years at most.
+MAX_WITHIN_DAYS = 3660
+#: No field of the portal needs more characters (names, notes, filters, dates, next= paths).
+INPUT_MAX_LENGTH = 2000
+#: C0 control characters except tab, line feed and carriage return; and DEL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InvalidInput(BadInput):
+    """A field the input layer refuses: a 422 naming the field."""
+
+    status = 422
+
+    def __init__(self, field: str, message: Msg):
+        super().__init__("invalid_field", message, field)
+
+
+def has_control_characters(text: str) -> bool:
+    return bool(CONTROL_CHARACTERS.search(text))
+
+
+def check_text(field: str, value: str, max_length: int = INPUT_MAX_LENGTH) -> str:
+    """``value`` unchanged, or :class:`InvalidInput` for control characters or excess length."""
+    if has_control_characters(value):
+        raise InvalidInput(field, Msg(f"「{_label(field)}」に使えない文字(制御文字)が含まれています。",
+                                      f"'{_label(field)}' contains characters that are not allowed (control characters)."))
+    if len(value) > max_length:
+        raise InvalidInput(field, Msg(f"「{_label(field)}」が長すぎます({max_length}文字まで)。",
+                                      f"'{_label(field)}' is too long ({max_length} characters at most)."))
+    return value
+
+
+def _label(field: str) -> str:
+    """A field name as shown in a message (a refused name itself may hold anything)."""
+    shown = CONTROL_CHARACTERS.sub("?", field)
+    return shown if len(shown) <= 40 else shown[:40] + "…"
+
+
+def int_arg(args: Mapping[str, str], name: str, default: int | None, minimum: int = 0,
+            maximum: int = DB_INT_MAX) -> int | None:
+    """An integer query/form field: ``default`` when absent or empty, else ASCII digits within
+    ``[minimum, maximum]`` or :class:`InvalidInput`."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        raise InvalidInput(name, Msg(f"「{name}」は半角数字で指定してください。", f"'{name}' must be a number."))
+    if len(raw) > 12 or not minimum <= int(raw) <= maximum:
+        raise InvalidInput(name, Msg(f"「{name}」は{minimum}から{maximum}までの数で指定してください。",
+                                     f"'{name}' must be a number from {minimum} to {maximum}."))
+    return int(raw)
+
+
+def screen_request() -> None:
+    """The before-request check of every field of a page request (the JSON rules API
+    parses its own body)."""
+    if request.blueprint == "api":
+        return
+    for name, value in request.args.items(multi=True):
+        check_text(name, name, 100)
+        check_text(name, value)
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        for name, value in request.form.items(multi=True):
+            check_text(name, name, 100)
+            check_text(name, value)
+        for name, upload in request.files.items(multi=True):
+            check_text(name, upload.filename or "", 255)
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` with the database's range: a larger id is a 404, never an overflow."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=DB_INT_MAX, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def invalid_input_response(exc: InvalidInput):
+    """422: for htmx the message replaces the page's error box; otherwise a page saying it."""
+    if htmx.is_htmx():
+        response = htmx.vary(make_response(render_template("errors/partials/input.html", error=exc), 422))
+        response.headers["HX-Retarget"] = "#errors"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    return htmx.vary(make_response(render_template("errors/input.html", error=exc), 422))
+
+
+def init_app(app: Flask) -> None:
+    """Install the bounded int converter (before any route is added) and the screening."""
+    app.url_map.converters["int"] = BoundedIntegerConverter
+    app.before_request(screen_request)
+    app.register_error_handler(InvalidInput, invalid_input_response)
