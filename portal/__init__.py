@@ -14,7 +14,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from portal import db, headers, htmx, inputs, login_limits
+from portal import crypto, db, headers, htmx, inputs, login_limits
 from portal.api import API_PREFIX
 from portal.i18n import DEFAULT, SUPPORTED, request_language
 from portal.plugins import make_plugin_manager
@@ -84,13 +84,15 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         # The largest upload plus room for the form's other fields; a larger request is a 413
         # before its body is read.
         MAX_CONTENT_LENGTH=UPLOAD_MAX_BYTES + 256 * 1024,
-        **{key: os.environ[key] for key in ("RATELIMIT_STORAGE_URI", "DATA_ENCRYPTION_KEY") if os.environ.get(key)},
+        **{key: os.environ[key] for key in ("RATELIMIT_STORAGE_URI",) if os.environ.get(key)},
     )
     headers.configure(app)
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+    if not app.config.get("DATA_ENCRYPTION_KEY"):
+        app.config["DATA_ENCRYPTION_KEY"] = crypto.data_key(app.instance_path)
 
     app.extensions["exam_portal.engine"] = db.make_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(db.close_session)

@@ -6,6 +6,7 @@ function is one unit of work run inside :func:`portal.db.transaction` by its cal
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable
@@ -13,7 +14,7 @@ from typing import Iterable
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from portal import audit
+from portal import audit, crypto
 from portal.models import (
     Booking, BookingDeadline, CatalogEntry, ClosureDay, ExamSession, ProviderSettingValue, RefundAccount,
 )
@@ -251,13 +252,20 @@ def cancel(db: Session, booking: Booking, user_id: int | None, account: RefundAc
     booking.voucher_reusable_at = decision.cancel.voucher_reusable_at
     booking.status = "refund_pending" if refund else "cancelled"
     if refund and account is not None:
-        db.add(RefundAccount(organization_id=booking.organization_id, booking_id=booking.id, **account.__dict__))
+        db.add(RefundAccount(organization_id=booking.organization_id, booking_id=booking.id,
+                             sealed=crypto.seal(dataclasses.asdict(account))))
     for old in db.exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking.id)).all():
         db.delete(old)
     booking.next_deadline_at = None
     db.add(booking)
     audit.record(db, booking.organization_id, user_id, "cancel", "booking", booking.id, before, audit.snapshot(booking))
     return decision
+
+
+def refund_account(db: Session, booking: Booking) -> RefundAccountInput | None:
+    """The booking's refund account, decrypted (None once the refund is done)."""
+    row = db.exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()
+    return RefundAccountInput(**crypto.unseal(row.sealed)) if row is not None else None
 
 
 def mark_paid(db: Session, booking: Booking, user_id: int | None) -> None:

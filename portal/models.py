@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.db import AwareDateTime, utcnow
@@ -124,18 +124,16 @@ class BookingDeadline(SQLModel, table=True):
 
 
 class RefundAccount(SQLModel, table=True):
-    """Where a refund goes (Zengin rules). Personal data: purged after the refund."""
+    """Where a refund goes (Zengin rules). Personal data: stored encrypted (``sealed``, see
+    portal.crypto: bank code, branch code, account type, number and holder), shown masked,
+    deleted once the refund is done."""
 
     __tablename__ = "refund_account"
 
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     booking_id: int = Field(foreign_key="booking.id", unique=True)
-    bank_code: str = Field(max_length=4)
-    branch_code: str = Field(max_length=3)
-    account_type: str = Field(max_length=10)  # ordinary | current | savings
-    account_number: str = Field(max_length=7)
-    holder: str = Field(max_length=30)
+    sealed: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

@@ -12,13 +12,13 @@ from sqlmodel import select
 from portal import bookings as service
 from portal import audit, db, htmx
 from portal.inputs import MAX_PAGE, MAX_WITHIN_DAYS, int_arg
-from portal.models import Booking, BookingDeadline, Candidate, ExamSession, RefundAccount
+from portal.models import Booking, BookingDeadline, Candidate, ExamSession
 from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
 from portal.web.forms import datetime_local, int_field
 from portal.rules import parse
-from portal.zengin import validate_refund_account
+from portal.zengin import ACCOUNT_TYPES, masked, validate_refund_account
 
 bp = Blueprint("bookings", __name__)
 
@@ -223,7 +223,12 @@ def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Cand
         ExamSession.id != booking.session_id, ExamSession.start > now_jst()).order_by(ExamSession.start)).all()
     return {"info": info, "booking": booking, "exam_session": exam_session, "candidate": candidate,
             "policy": policy, "policy_error": policy_error, "targets": targets, "deadlines": _deadlines_for([booking.id])[booking.id],
-            "account": db.session().exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()}
+            "account": _masked_account(booking), "account_types": ACCOUNT_TYPES}
+
+
+def _masked_account(booking: Booking) -> dict[str, str] | None:
+    account = service.refund_account(db.session(), booking) if booking.status == "refund_pending" else None
+    return masked(account) if account is not None else None
 
 
 def _detail_response(booking_id: int, errors: dict[str, Msg] | None = None, values=None):

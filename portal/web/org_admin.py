@@ -8,11 +8,12 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
-from portal import audit, db, htmx
+from portal import audit, db, htmx, retention
 from portal.auth import hash_password, require_admin
 from portal.bookings import providers
 from portal.inputs import MAX_PAGE, int_arg
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, Booking, Candidate, RefundAccount, User
+from portal.rules.parse import now_jst
 from portal.orgs import enabled_provider_ids, set_provider_enabled
 from portal.rules import Msg
 from portal.scoping import org_id, scoped
@@ -140,3 +141,26 @@ def audit_log():
     return htmx.render("admin/audit.html", "admin/partials/audit.html", events=events, users=users, filters=filters,
                        entities=sorted(entities), actions=sorted(actions), page=page,
                        pages=max(1, -(-total // AUDIT_PAGE)), total=total)
+
+
+# --------------------------------------------------------------------------- personal data retention
+
+RETENTION_PAGE = 50
+
+
+@bp.get("/retention")
+def retention_page():
+    """What personal data will be purged when: each candidate's purge date (retention from
+    their last exam) and the refund accounts still held (deleted when the refund is done)."""
+    now = now_jst()
+    items = retention.schedule(db.session(), org_id())
+    page = int_arg(request.args, "page", 1, minimum=1, maximum=MAX_PAGE)
+    pages = max(1, -(-len(items) // RETENTION_PAGE))
+    shown = items[(page - 1) * RETENTION_PAGE:page * RETENTION_PAGE]
+    refunds = db.session().exec(
+        select(Booking, Candidate).join(RefundAccount, RefundAccount.booking_id == Booking.id)
+        .join(Candidate, Candidate.id == Booking.candidate_id)
+        .where(Booking.organization_id == org_id()).order_by(Booking.cancelled_at)).all()
+    return htmx.render("admin/retention.html", "admin/partials/retention.html", items=shown, total=len(items),
+                       due_now=sum(1 for i in items if i.purge_at <= now), refunds=refunds, page=page, pages=pages,
+                       retention_days=retention.retention().days, now=now)
