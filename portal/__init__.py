@@ -70,7 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     ``plugins`` registers extra plugin objects (tests, embedding applications)."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
                 static_folder="static")
-    inputs.init_app(app)  # the bounded <int:…> converter must be in place before any route
+    inputs.install_converter(app)  # the bounded <int:…> converter must be in place before any route
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.session_interface = PortalSessionInterface()
     app.config.update(
@@ -116,6 +116,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     babel.init_app(app, locale_selector=request_language)
     from portal import auth
     auth.init_app(app, login_manager)
+    inputs.init_app(app)
 
     from portal import api, cli, web
     app.register_blueprint(api.bp)

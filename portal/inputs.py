@@ -113,8 +113,12 @@ def invalid_input_response(exc: InvalidInput):
     return htmx.vary(make_response(render_template("errors/input.html", error=exc), 422))
 
 
-def init_app(app: Flask) -> None:
-    """Install the bounded int converter (before any route is added) and the screening."""
+def install_converter(app: Flask) -> None:
+    """The bounded ``int`` converter: before any route is added."""
     app.url_map.converters["int"] = BoundedIntegerConverter
+
+
+def init_app(app: Flask) -> None:
+    """The screening (after the sign-in check: an anonymous request is sent to sign in first)."""
     app.before_request(screen_request)
     app.register_error_handler(InvalidInput, invalid_input_response)
