@@ -18,10 +18,13 @@ import re
 from typing import Mapping
 
 from flask import Flask, make_response, render_template, request
+from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session as OrmSession
 from werkzeug.routing import IntegerConverter
 
 from portal import htmx
-from portal.rules import BadInput, Msg
+from portal.rules import BadInput, Msg, RuleError
 
 #: The largest value of an INTEGER column (PostgreSQL int4): ids, counts, amounts.
 DB_INT_MAX = 2**31 - 1
@@ -103,14 +106,18 @@ class BoundedIntegerConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-def invalid_input_response(exc: InvalidInput):
-    """422: for htmx the message replaces the page's error box; otherwise a page saying it."""
+def invalid_input_response(exc: RuleError):
+    """422 (or the refusal's own 4xx): for htmx the message replaces the page's error box; otherwise a page saying it."""
     if htmx.is_htmx():
-        response = htmx.vary(make_response(render_template("errors/partials/input.html", error=exc), 422))
+        response = htmx.vary(make_response(render_template("errors/partials/input.html", error=exc), _status(exc)))
         response.headers["HX-Retarget"] = "#errors"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    return htmx.vary(make_response(render_template("errors/input.html", error=exc), 422))
+    return htmx.vary(make_response(render_template("errors/input.html", error=exc), _status(exc)))
+
+
+def _status(exc: RuleError) -> int:
+    return exc.status if 400 <= exc.status < 500 else 422
 
 
 def install_converter(app: Flask) -> None:
@@ -119,6 +126,45 @@ def install_converter(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """The screening (after the sign-in check: an anonymous request is sent to sign in first)."""
+    """The screening (after the sign-in check: an anonymous request is sent to sign in first),
+    the flush guard, and one answer for a refusal no view caught."""
     app.before_request(screen_request)
-    app.register_error_handler(InvalidInput, invalid_input_response)
+    install_flush_guard()
+    app.register_error_handler(RuleError, _uncaught_refusal)
+
+
+def _uncaught_refusal(exc: RuleError):
+    """A refusal that reached no view's handler (the flush guard's, say) is still a 4xx page
+    naming the field, never a 500; the rules API answers its own errors in JSON."""
+    if request.blueprint == "api":
+        from portal.api import _rule_error
+        return _rule_error(exc)
+    return invalid_input_response(exc)
+
+
+# --------------------------------------------------------------------------- the last line: flush
+
+
+def _storable(session, _context, _instances) -> None:
+    """Before any flush, on every session: a text value longer than its column or holding a
+    control character is refused as a field error naming the column. The screening above
+    catches request fields; this catches what a view or an import derived from them, so no
+    value reaches the database that it cannot store (PostgreSQL: NUL, VARCHAR(n))."""
+    for obj in (*session.new, *session.dirty):
+        mapper = sa_inspect(obj).mapper
+        for column in mapper.columns:
+            length = getattr(column.type, "length", None)  # VARCHAR(n); SQLModel's AutoString proxies it
+            value = getattr(obj, mapper.get_property_by_column(column).key, None)
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:
+                raise InvalidInput(column.key, Msg(f"「{column.key}」に使えない文字(NUL)が含まれています。",
+                                                   f"'{column.key}' contains a NUL character."))
+            if length is not None and len(value) > length:
+                raise InvalidInput(column.key, Msg(f"「{column.key}」が長すぎます({length}文字まで)。",
+                                                   f"'{column.key}' is too long ({length} characters at most)."))
+
+
+def install_flush_guard() -> None:
+    if not event.contains(OrmSession, "before_flush", _storable):
+        event.listen(OrmSession, "before_flush", _storable)

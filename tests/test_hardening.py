@@ -297,3 +297,35 @@ def test_a_sealed_account_needs_the_key(app):
         app.config["DATA_ENCRYPTION_KEY"] = "k" * 43 + "="
         with pytest.raises(InvalidToken):
             crypto.unseal(token)
+
+
+# --------------------------------------------------------------------------- the flush guard
+
+
+def test_nothing_reaches_the_database_that_it_cannot_store(app, org_factory):
+    """The last line behind the request screening: a value a view derived (or a plugin stored)
+    that is longer than its column or holds NUL is a field error at flush, on every backend."""
+    from portal.inputs import InvalidInput
+    org_id = org_factory()[0]
+    with app.app_context():
+        for family, field in (("x" * 101, "family_name"), ("山\x00田", "family_name")):
+            with pytest.raises(InvalidInput) as refused:
+                with db.transaction() as s:
+                    s.add(Candidate(organization_id=org_id, family_name=family, given_name="太郎"))
+            assert refused.value.field == field
+        assert db.session().exec(select(Candidate)).all() == []
+        with db.transaction() as s:
+            s.add(Candidate(organization_id=org_id, family_name="x" * 100, given_name="太郎"))
+        assert len(db.session().exec(select(Candidate)).all()) == 1
+
+
+def test_an_uncaught_refusal_is_a_page_not_a_500(app, logged_in, monkeypatch):
+    from portal.inputs import InvalidInput
+    from portal.rules import Msg
+    from portal.web import candidates
+
+    def refuse(*_a, **_k):
+        raise InvalidInput("q", Msg("拒否", "refused"))
+    monkeypatch.setattr(candidates, "scoped", refuse)
+    response = logged_in[0].get("/candidates")
+    assert response.status_code == 422 and "拒否" in response.get_data(as_text=True)
