@@ -169,6 +169,15 @@ def portal_housekeeping(now: datetime) -> list[str]:
 
 
 @hookspec
+def portal_retention_schedule(organization_id: int, now: datetime) -> list[Any]:
+    """What personal data of ``organization_id`` this plugin's housekeeping will purge, and
+    when, for the admin page 個人データの削除予定: a list of
+    :class:`portal.retention.PlannedPurge` (what, when, rule ID). Read through
+    ``portal.db.session()`` with a fixed number of queries, whatever the count.
+    """
+
+
+@hookspec
 def portal_blueprints() -> list[Any]:
     """Flask blueprints a plugin adds (provider-specific pages such as a venue workflow).
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from portal import audit
 from portal.models import Attempt, Booking, Candidate, ExamSession
+from portal.rules import Msg
 
 PURGED_NAME = audit.REDACTED
 DEFAULT_RETENTION_DAYS = 365
@@ -35,6 +36,20 @@ class Scheduled:
     candidate: Candidate
     last_exam: datetime | None
     purge_at: datetime
+
+
+@dataclass(frozen=True)
+class PlannedPurge:
+    """A plugin's answer to "what will be purged when" (hook portal_retention_schedule)."""
+    what: Msg
+    purge_at: datetime
+    rule: str = ""
+
+
+def plugin_schedule(pm, organization_id: int, now: datetime) -> list[PlannedPurge]:
+    items = [item for answer in pm.hook.portal_retention_schedule(organization_id=organization_id, now=now)
+             for item in answer or []]
+    return sorted(items, key=lambda i: i.purge_at)
 
 
 def schedule(db: Session, organization_id: int | None = None, due_by: datetime | None = None) -> list[Scheduled]:

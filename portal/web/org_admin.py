@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
@@ -161,6 +161,8 @@ def retention_page():
         select(Booking, Candidate).join(RefundAccount, RefundAccount.booking_id == Booking.id)
         .join(Candidate, Candidate.id == Booking.candidate_id)
         .where(Booking.organization_id == org_id()).order_by(Booking.cancelled_at)).all()
+    planned = retention.plugin_schedule(current_app.extensions["exam_portal.pm"], org_id(), now)
     return htmx.render("admin/retention.html", "admin/partials/retention.html", items=shown, total=len(items),
+                       planned=planned,
                        due_now=sum(1 for i in items if i.purge_at <= now), refunds=refunds, page=page, pages=pages,
                        retention_days=retention.retention().days, now=now)
