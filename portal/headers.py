@@ -35,8 +35,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def configure(app: Flask) -> None:
     """Read the deployment settings from the environment (a test config may override them)."""
-    app.config.setdefault("PREFERRED_URL_SCHEME", os.environ.get("PREFERRED_URL_SCHEME", "http"))
-    app.config.setdefault("PROXY_FIX_HOPS", int(os.environ.get("PROXY_FIX_HOPS", "0") or 0))
+    app.config["PREFERRED_URL_SCHEME"] = os.environ.get("PREFERRED_URL_SCHEME") or app.config["PREFERRED_URL_SCHEME"]
+    app.config["PROXY_FIX_HOPS"] = int(os.environ.get("PROXY_FIX_HOPS") or 0)
 
 
 def init_app(app: Flask) -> None:

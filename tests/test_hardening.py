@@ -329,3 +329,11 @@ def test_an_uncaught_refusal_is_a_page_not_a_500(app, logged_in, monkeypatch):
     monkeypatch.setattr(candidates, "scoped", refuse)
     response = logged_in[0].get("/candidates")
     assert response.status_code == 422 and "拒否" in response.get_data(as_text=True)
+
+
+def test_the_deployment_settings_come_from_the_environment(monkeypatch, make_app):
+    monkeypatch.setenv("PREFERRED_URL_SCHEME", "https")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    app = make_app()
+    assert app.config["PREFERRED_URL_SCHEME"] == "https" and app.config["SESSION_COOKIE_SECURE"] is True
+    assert "Strict-Transport-Security" in app.test_client().get("/login").headers
