@@ -2,6 +2,8 @@
 
 - Rules API endpoints against a bare Flask route (``/health``) served by the same app.
 - The business-day count against a naive day-by-day loop asking jpholiday each day.
+- Sign-in with an unknown e-mail against a wrong password for a known account (a ratio near
+  1.00 means the answer's time does not tell whether an account exists).
 Run with ``make bench``. Nothing here asserts a time: read the ratios.
 """
 from __future__ import annotations
@@ -68,7 +70,36 @@ def calendar_benchmark() -> None:
     print(f"BusinessCalendar.business_days_before (52 deadlines) {fast * 1e3:8.2f} ms  ratio {fast / floor:5.2f}")
 
 
+def login_benchmark() -> None:
+    import re
+    import tempfile
+
+    from portal import db, migrate
+    from portal.auth import hash_password
+    from portal.models import User
+    from portal.orgs import create_organization
+    folder = tempfile.mkdtemp()
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.db", "TESTING": True, "SECRET_KEY": "bench",
+                      "LOGIN_LIMIT_PER_ACCOUNT": "1000000 per second", "LOGIN_LIMIT_PER_ADDRESS": "1000000 per second"})
+    with app.app_context():
+        migrate.upgrade(app)
+        with db.transaction() as s:
+            org = create_organization(s, "bench")
+            s.add(User(organization_id=org.id, email="known@example.jp", name="b", role="admin",
+                       password_hash=hash_password("right password")))
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+
+    def attempt(email):
+        return lambda: client.post("/login", data={"email": email, "password": "wrong", "csrf_token": token})
+    known = best_of(attempt("known@example.jp"), rounds=10)
+    unknown = best_of(attempt("nobody@example.jp"), rounds=10)
+    print(f"floor: POST /login, known account, wrong password {known * 1e3:8.1f} ms (ratio 1.00)")
+    print(f"POST /login, unknown account                     {unknown * 1e3:8.1f} ms  ratio {unknown / known:5.2f}")
+
+
 if __name__ == "__main__":
     os.environ.setdefault("EXAM_PORTAL_PLUGINS", "")
     api_benchmarks()
     calendar_benchmark()
+    login_benchmark()
