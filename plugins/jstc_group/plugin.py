@@ -72,3 +72,18 @@ def provider_demo_data(ctx, organization_id, user_id):
     from portal import db
     from plugins.jstc_group.demo import seed
     seed(db.session(), organization_id, user_id)
+
+
+@hookimpl
+def portal_housekeeping(now):
+    """Examinees' names after the portal's retention period (no JST rule on retention)."""
+    from portal import db
+    from plugins.jstc_group import purge
+    return [f"examinees purged of personal data: {purge.purge(db.session(), now)}"]
+
+
+@hookimpl
+def portal_retention_schedule(organization_id, now):
+    from portal import db
+    from plugins.jstc_group import purge
+    return purge.schedule(db.session(), organization_id)

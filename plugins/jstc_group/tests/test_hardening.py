@@ -84,3 +84,24 @@ def test_the_upload_form_names_its_limit_and_a_larger_request_is_a_413(clock, ap
     response = upload(client, token, group, b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1))
     assert response.status_code == 413 and "2MB" in response.get_data(as_text=True)
     assert not stored(app, group)[0].locked
+
+
+def test_examinee_names_are_purged_after_retention_and_audit_redacted(clock, app, logged_in):
+    from sqlmodel import select
+    from portal import db
+    from portal.models import AuditEvent
+    client, _, _, token = logged_in
+    group = new_group(client, token)  # the session's exam date is 2026-07-26
+    row = {"family_name": "山田", "given_name": "太郎", "family_kana": "ヤマダ", "given_kana": "タロウ", "grade": "grade2"}
+    assert post(client, token, f"{BASE}/examinees/{group}", row).status_code == 200
+    assert 'data-planned-purge="2027-07-26"' in client.get("/admin/retention").get_data(as_text=True)
+    clock.move_to("2027-07-25T12:00:00+09:00")
+    assert "examinees purged of personal data: 0" in app.test_cli_runner().invoke(args=["housekeeping"]).output
+    clock.move_to("2027-07-26T00:30:00+09:00")
+    assert "examinees purged of personal data: 1" in app.test_cli_runner().invoke(args=["housekeeping"]).output
+    examinee = stored(app, group)[1][0]
+    assert (examinee.given_name, examinee.family_kana, examinee.grade) == ("", "", "grade2")
+    with app.app_context():
+        events = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "jstc_group_examinee")).all()
+    assert events and all("山田" not in str(e.after) and "ヤマダ" not in str(e.after) for e in events)
+    assert "examinees purged of personal data: 0" in app.test_cli_runner().invoke(args=["housekeeping"]).output
