@@ -10,7 +10,9 @@ language, before anything is read or written.
 Views read integers through :func:`int_arg` (query strings) or
 ``portal.web.forms.int_field`` (forms), both range-checked against ``DB_INT_MAX`` or a
 tighter bound, so an integer that the database cannot hold never reaches it; the ``int``
-URL converter is bounded the same way (a larger id is a 404).
+URL converter is bounded the same way (a larger id is a 404). Behind all that, a flush guard
+refuses any text longer than its column or holding NUL, whatever code derived it, and a
+refusal no view caught is still a 4xx page, never a 500.
 """
 from __future__ import annotations
 
@@ -135,10 +137,7 @@ def init_app(app: Flask) -> None:
 
 def _uncaught_refusal(exc: RuleError):
     """A refusal that reached no view's handler (the flush guard's, say) is still a 4xx page
-    naming the field, never a 500; the rules API answers its own errors in JSON."""
-    if request.blueprint == "api":
-        from portal.api import _rule_error
-        return _rule_error(exc)
+    naming the field, never a 500 (the rules API's own handler answers its errors in JSON)."""
     return invalid_input_response(exc)
 
 
@@ -146,8 +145,8 @@ def _uncaught_refusal(exc: RuleError):
 
 
 def _storable(session, _context, _instances) -> None:
-    """Before any flush, on every session: a text value longer than its column or holding a
-    control character is refused as a field error naming the column. The screening above
+    """Before any flush, on every session: a text value longer than its column or holding
+    NUL is refused as a field error naming the column. The screening above
     catches request fields; this catches what a view or an import derived from them, so no
     value reaches the database that it cannot store (PostgreSQL: NUL, VARCHAR(n))."""
     for obj in (*session.new, *session.dirty):
