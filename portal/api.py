@@ -35,7 +35,8 @@ def _named_exams(ctx, body: dict[str, Any], check_code: bool = True) -> None:
     an ``exam`` the request names (top level or in ``items``) must be a code the provider
     knows — ``""`` and ``null`` name no exam, so they are unknown too. Leaving ``exam`` out
     is another matter: the endpoint answers 400 where it needs one.
-    ``check_code=False`` leaves the code to the provider (retake accepts family codes)."""
+    ``check_code=False`` leaves a non-empty code to the provider (a provider's deadlines and
+    retake may accept family codes besides the catalog's, and answer 404 for the rest)."""
     named = [("exam", body["exam"])] if "exam" in body else []
     items = body.get("items")
     if isinstance(items, list):
@@ -77,7 +78,7 @@ def list_providers():
 def deadlines(provider_id: str):
     ctx = providers().default_context(provider_id)
     body = _body()
-    _named_exams(ctx, body)
+    _named_exams(ctx, body, check_code=False)  # the provider knows its codes (families, say)
     query = DeadlineQuery(
         exam=parse.string_value(body.get("exam"), "exam", required=False),
         exam_start=parse.datetime_value(body.get("exam_start"), "exam_start"),

@@ -337,3 +337,24 @@ def test_the_deployment_settings_come_from_the_environment(monkeypatch, make_app
     app = make_app()
     assert app.config["PREFERRED_URL_SCHEME"] == "https" and app.config["SESSION_COOKIE_SECURE"] is True
     assert "Strict-Transport-Security" in app.test_client().get("/login").headers
+
+
+class VenueArchive:
+    """A non-provider plugin that keeps its own personal data and says when it goes."""
+
+    from portal.plugins import hookimpl
+
+    @hookimpl
+    def portal_retention_schedule(self, organization_id, now):
+        from portal.retention import PlannedPurge
+        from portal.rules import Msg
+        return [PlannedPurge(Msg("会場の入館記録", "venue entry log"), now + timedelta(days=30), "VENUE-PII")]
+
+
+def test_a_plugin_tells_the_retention_page_what_it_will_purge(frozen_clock, make_app, org_factory):
+    _, _, email, password = org_factory()  # same database as the app below
+    app = make_app(plugins=[VenueArchive()])
+    client = app.test_client()
+    login(client, email, password)
+    page = client.get("/admin/retention").get_data(as_text=True)
+    assert 'data-planned-purge="2026-12-23"' in page and "会場の入館記録" in page and "VENUE-PII" in page
