@@ -5,10 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 from sqlmodel import select
 
-from conftest import csrf_token, login
+from conftest import login
 from helpers import make_booking, make_candidate, make_session
 from portal import db
 from portal.models import AuditEvent, Booking, Candidate, ExamSession, RefundAccount
@@ -358,3 +359,33 @@ def test_a_plugin_tells_the_retention_page_what_it_will_purge(frozen_clock, make
     login(client, email, password)
     page = client.get("/admin/retention").get_data(as_text=True)
     assert 'data-planned-purge="2026-12-23"' in page and "会場の入館記録" in page and "VENUE-PII" in page
+
+
+PATHISH = st.lists(st.sampled_from(["/", "\\", "\t", "\n", "\r", " ", ":", "//", "evil.example", "http", "https:",
+                                    "?", "#", "@", "%2f", "%5c", "a", "\x00", "。", "／"]), max_size=8).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(target=st.one_of(PATHISH, st.text(max_size=30)))
+def test_safe_next_only_ever_answers_a_path_on_this_site(target):
+    """Property: whatever ``next=`` says, the answer is a local path that a browser (which
+    drops tab / line breaks and reads ``\\`` as ``/``) cannot read as another host."""
+    from urllib.parse import urlsplit
+    from portal.redirects import safe_next
+    app = _redirect_app()
+    with app.test_request_context("/"):
+        answer = safe_next(target)
+    as_browser_reads = re.sub(r"[\t\r\n]", "", answer).replace("\\", "/")
+    assert answer.startswith("/") and not as_browser_reads.startswith("//")
+    assert urlsplit(as_browser_reads).netloc == "" and urlsplit(as_browser_reads).scheme == ""
+    assert answer in ("/", target)
+
+
+_APP = []
+
+
+def _redirect_app():
+    if not _APP:
+        from portal import create_app
+        _APP.append(create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "t", "TESTING": True}))
+    return _APP[0]
