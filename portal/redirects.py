@@ -17,7 +17,12 @@ def safe_next(target: str | None, fallback: str | None = None) -> str:
         return fallback
     if has_control_characters(target) or any(c in target for c in "\t\r\n\\") or target != target.strip():
         return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith("//"):
+        return fallback
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. a netloc that NFKC turns into another (Python refuses to split it)
+        return fallback
+    if parts.scheme or parts.netloc:
         return fallback
     return target
