@@ -1,4 +1,5 @@
-"""Bookings on exam sessions: seats, stored deadlines, change, cancel, lapse.
+"""Bookings on exam sessions: rule contexts, stored deadlines, and the public entry points
+of the booking lifecycle (:mod:`portal.lifecycle` holds the state machine).
 
 Every rule decision comes from the provider's hooks through :mod:`portal.providers`;
 this module only keeps the stored state consistent with those answers. Each public
@@ -6,33 +7,19 @@ function is one unit of work run inside :func:`portal.db.transaction` by its cal
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
-from portal import audit, crypto
 from portal.models import (
-    Booking, BookingDeadline, CatalogEntry, ClosureDay, ExamSession, ProviderSettingValue, RefundAccount,
+    Booking, BookingDeadline, CatalogEntry, ClosureDay, ExamSession, ProviderSettingValue,
 )
+from portal.models import ACTIVE_STATUSES as ACTIVE
 from portal.providers import RuleContext
-from portal.rules import (
-    Exam, ClosureRule, DeadlineQuery, Msg, Payment, PolicyDecision, PolicyFacts, RuleRefusal, jst,
-)
-from portal.rules.parse import now_jst
+from portal.rules import Exam, ClosureRule, DeadlineQuery, Msg, PolicyDecision
 from portal.providers import current as providers
-
-ACTIVE = ("booked",)
-
-
-
-
-class SeatTaken(RuleRefusal):
-    def __init__(self):
-        super().__init__("no_seat", Msg("この回は満席です。", "This session is full."), "session_id")
 
 
 # --------------------------------------------------------------------------- context
@@ -76,22 +63,7 @@ def org_context(db: Session, organization_id: int, provider_id: str) -> RuleCont
 
 # --------------------------------------------------------------------------- seats
 
-
-def take_seat(db: Session, session_id: int) -> None:
-    """Take one seat with a single conditional UPDATE: of two racing operators exactly
-    one matches ``seats_taken < capacity`` for the last seat; the other gets SeatTaken."""
-    result = db.execute(
-        update(ExamSession)
-        .where(ExamSession.id == session_id, ExamSession.seats_taken < ExamSession.capacity)
-        .values(seats_taken=ExamSession.seats_taken + 1)
-    )
-    if result.rowcount != 1:
-        raise SeatTaken()
-
-
-def release_seat(db: Session, session_id: int) -> None:
-    db.execute(update(ExamSession).where(ExamSession.id == session_id, ExamSession.seats_taken > 0)
-               .values(seats_taken=ExamSession.seats_taken - 1))
+from portal.lifecycle import SeatTaken, release_seat, take_seat  # noqa: E402,F401  (public names)
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -125,194 +97,49 @@ def recompute_booking_deadlines(db: Session, ctx: RuleContext, organization_id: 
     return len(rows)
 
 
-# --------------------------------------------------------------------------- policy
+# --------------------------------------------------------------------------- lifecycle
+# The transitions live in portal.lifecycle (state machine, provider decision, guarded
+# UPDATEs); these are the stable public entry points.
+
+from portal.lifecycle import (  # noqa: E402,F401  (public names)
+    NewBooking, RefundAccountInput, facts_for, policy_for,
+)
 
 
-def facts_for(booking: Booking, exam_session: ExamSession, at: datetime | None = None,
-              target: ExamSession | None = None) -> PolicyFacts:
-    return PolicyFacts(
-        at=at or now_jst(), exam=booking.exam, exam_start=exam_session.start, booked_at=booking.booked_at,
-        first_booked_at=booking.first_booked_at,
-        payment=Payment(booking.payment_method, booking.paid, booking.amount, booking.payment_due_at),
-        target_exam_start=target.start if target else None,
-    )
+def book(db: Session, organization_id: int, user_id: int | None, data: NewBooking, **kwargs) -> Booking:
+    from portal import lifecycle
+    return lifecycle.book(db, organization_id, user_id, data, **kwargs)
 
 
-def policy_for(db: Session, booking: Booking, exam_session: ExamSession, at: datetime | None = None,
-               target: ExamSession | None = None) -> PolicyDecision:
-    ctx = org_context(db, booking.organization_id, booking.provider)
-    return providers().policy(ctx, facts_for(booking, exam_session, at, target))
+def change(db: Session, booking: Booking, new_session_id: int, user_id: int | None, **kwargs) -> PolicyDecision:
+    from portal import lifecycle
+    return lifecycle.change(db, booking, new_session_id, user_id, **kwargs)
 
 
-# --------------------------------------------------------------------------- actions
+def cancel(db: Session, booking: Booking, user_id: int | None, account: RefundAccountInput | None,
+           **kwargs) -> PolicyDecision:
+    from portal import lifecycle
+    return lifecycle.cancel(db, booking, user_id, account, **kwargs)
 
 
-@dataclass
-class NewBooking:
-    candidate_id: int
-    session_id: int
-    payment_method: str
-    paid: bool
-    amount: int | None
-    payment_due_at: datetime | None
-    voucher_code: str | None
+def mark_paid(db: Session, booking: Booking, user_id: int | None, **kwargs) -> None:
+    from portal import lifecycle
+    lifecycle.mark_paid(db, booking, user_id, **kwargs)
 
 
-def book(db: Session, organization_id: int, user_id: int | None, data: NewBooking) -> Booking:
-    exam_session = db.get(ExamSession, data.session_id)
-    if exam_session is None or exam_session.organization_id != organization_id:
-        raise RuleRefusal("unknown_session", Msg("試験回が見つかりません。", "Unknown session."), "session_id")
-    now = now_jst()
-    if exam_session.start <= now:
-        raise RuleRefusal("session_started", Msg("開始済みの回には予約できません。", "This session has already started."), "session_id")
-    ctx = org_context(db, organization_id, exam_session.provider)
-    if data.payment_method not in ctx.provider.payment_methods:
-        raise RuleRefusal("payment_method", Msg("この支払方法は使えません。", "This payment method is not offered."), "payment_method")
-    if data.payment_method == "voucher":
-        _check_voucher_free(db, organization_id, exam_session.provider, data.voucher_code, now)
-    take_seat(db, exam_session.id)
-    booking = Booking(organization_id=organization_id, candidate_id=data.candidate_id, session_id=exam_session.id,
-                      provider=exam_session.provider, exam=exam_session.exam, payment_method=data.payment_method,
-                      paid=data.paid, amount=data.amount, payment_due_at=data.payment_due_at,
-                      booked_at=now, first_booked_at=now, voucher_code=data.voucher_code)
-    db.add(booking)
-    db.flush()
-    store_deadlines(db, ctx, booking, exam_session)
-    audit.record(db, organization_id, user_id, "book", "booking", booking.id, None, audit.snapshot(booking))
-    return booking
-
-
-def _check_voucher_free(db: Session, organization_id: int, provider_id: str, code: str | None, now: datetime) -> None:
-    if not code:
-        raise RuleRefusal("voucher_required", Msg("受験チケット番号を入力してください。", "Enter the voucher number."), "voucher_code")
-    rows = db.exec(select(Booking).where(Booking.organization_id == organization_id, Booking.provider == provider_id,
-                                         Booking.voucher_code == code)).all()
-    for other in rows:
-        if other.status in ACTIVE:
-            raise RuleRefusal("voucher_in_use", Msg("この受験チケットは別の予約で使用中です。",
-                                                    "This voucher is used by another booking."), "voucher_code")
-        if other.voucher_reusable_at is not None and now < other.voucher_reusable_at:
-            at = jst(other.voucher_reusable_at).strftime("%Y-%m-%d %H:%M")
-            raise RuleRefusal("voucher_locked", Msg(
-                f"キャンセルした受験チケットは{at}まで新規予約に使えません。",
-                f"A cancelled voucher cannot be used for a new booking until {at}."), "voucher_code")
-
-
-def change(db: Session, booking: Booking, new_session_id: int, user_id: int | None) -> PolicyDecision:
-    """Move a booking to another session of the same provider and exam (date / venue only)."""
-    old_session = db.get(ExamSession, booking.session_id)
-    target = db.get(ExamSession, new_session_id)
-    if target is None or target.organization_id != booking.organization_id:
-        raise RuleRefusal("unknown_session", Msg("試験回が見つかりません。", "Unknown session."), "session_id")
-    if target.provider != booking.provider or target.exam != booking.exam:
-        raise RuleRefusal("exam_fixed", Msg("試験科目は変更できません(キャンセルして新規予約)。",
-                                            "The exam subject cannot be changed (cancel and book again)."), "session_id")
-    if target.id == booking.session_id:
-        raise RuleRefusal("same_session", Msg("現在と同じ回です。", "That is the current session."), "session_id")
-    if booking.status not in ACTIVE:
-        raise RuleRefusal("not_active", Msg("この予約は有効ではありません。", "This booking is not active."), None)
-    decision = policy_for(db, booking, old_session, target=target)
-    if not decision.change.allowed:
-        raise RuleRefusal("change_refused", decision.change.explanation, "session_id")
-    before = audit.snapshot(booking)
-    take_seat(db, target.id)
-    release_seat(db, old_session.id)
-    booking.session_id = target.id
-    booking.booked_at = now_jst()
-    booking.needs_reauthorization = "card_reauthorization" in decision.change.requires
-    store_deadlines(db, org_context(db, booking.organization_id, booking.provider), booking, target)
-    audit.record(db, booking.organization_id, user_id, "change", "booking", booking.id, before, audit.snapshot(booking))
-    return decision
-
-
-@dataclass
-class RefundAccountInput:
-    bank_code: str
-    branch_code: str
-    account_type: str
-    account_number: str
-    holder: str
-
-
-def cancel(db: Session, booking: Booking, user_id: int | None, account: RefundAccountInput | None) -> PolicyDecision:
-    exam_session = db.get(ExamSession, booking.session_id)
-    if booking.status not in ACTIVE:
-        raise RuleRefusal("not_active", Msg("この予約は有効ではありません。", "This booking is not active."), None)
-    now = now_jst()
-    decision = policy_for(db, booking, exam_session, at=now)
-    if not decision.cancel.allowed:
-        raise RuleRefusal("cancel_refused", decision.cancel.explanation, None)
-    refund = decision.cancel.refund
-    if refund and account is None:
-        raise RuleRefusal("refund_account_required", Msg("返金先口座を入力してください。", "Enter the refund account."), "bank_code")
-    before = audit.snapshot(booking)
-    release_seat(db, exam_session.id)
-    booking.cancelled_at = now
-    booking.refund_amount = refund
-    booking.voucher_reusable_at = decision.cancel.voucher_reusable_at
-    booking.status = "refund_pending" if refund else "cancelled"
-    if refund and account is not None:
-        db.add(RefundAccount(organization_id=booking.organization_id, booking_id=booking.id,
-                             sealed=crypto.seal(dataclasses.asdict(account))))
-    for old in db.exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking.id)).all():
-        db.delete(old)
-    booking.next_deadline_at = None
-    db.add(booking)
-    audit.record(db, booking.organization_id, user_id, "cancel", "booking", booking.id, before, audit.snapshot(booking))
-    return decision
-
-
-def refund_account(db: Session, booking: Booking) -> RefundAccountInput | None:
-    """The booking's refund account, decrypted (None once the refund is done)."""
-    row = db.exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()
-    return RefundAccountInput(**crypto.unseal(row.sealed)) if row is not None else None
-
-
-def mark_paid(db: Session, booking: Booking, user_id: int | None) -> None:
-    before = audit.snapshot(booking)
-    booking.paid = True
-    db.add(booking)
-    audit.record(db, booking.organization_id, user_id, "paid", "booking", booking.id, before, audit.snapshot(booking))
-
-
-def complete_refund(db: Session, booking: Booking, user_id: int | None) -> None:
-    """The refund was transferred: the booking leaves the list and its account data is purged."""
-    before = audit.snapshot(booking)
-    booking.status = "cancelled"
-    db.add(booking)
-    account = db.exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()
-    if account is not None:
-        db.delete(account)
-    audit.record(db, booking.organization_id, user_id, "refund_done", "booking", booking.id, before, audit.snapshot(booking))
+def complete_refund(db: Session, booking: Booking, user_id: int | None, **kwargs) -> None:
+    from portal import lifecycle
+    lifecycle.complete_refund(db, booking, user_id, **kwargs)
 
 
 def expire_lapsed(db: Session, organization_id: int | None = None, at: datetime | None = None) -> int:
-    """Expire active bookings whose provider says they lapsed (PRM-CA-3, IPA-PAY …)."""
-    at = at or now_jst()
-    query = select(Booking, ExamSession).join(ExamSession, ExamSession.id == Booking.session_id).where(
-        Booking.status.in_(ACTIVE), Booking.paid == False, Booking.payment_due_at != None,  # noqa: E711,E712
-        Booking.payment_due_at < at)
-    if organization_id is not None:
-        query = query.where(Booking.organization_id == organization_id)
-    contexts: dict[tuple[int, str], RuleContext] = {}
-    count = 0
-    for booking, exam_session in db.exec(query).all():
-        key = (booking.organization_id, booking.provider)
-        if key not in contexts:
-            contexts[key] = org_context(db, *key)
-        decision = providers().policy(contexts[key], facts_for(booking, exam_session, at))
-        if decision.lapse is None or not decision.lapse.lapsed:
-            continue
-        before = audit.snapshot(booking)
-        release_seat(db, exam_session.id)
-        booking.status = "expired"
-        booking.cancelled_at = at
-        booking.next_deadline_at = None
-        db.add(booking)
-        audit.record(db, booking.organization_id, None, "expire", "booking", booking.id, before,
-                     {**audit.snapshot(booking), "rule": decision.lapse.rule})
-        count += 1
-    return count
+    from portal import lifecycle
+    return lifecycle.expire_lapsed(db, organization_id, at)
+
+
+def record_outcome(db: Session, booking: Booking, outcome: str, user_id: int | None, **kwargs):
+    from portal import lifecycle
+    return lifecycle.record_outcome(db, booking, outcome, user_id, **kwargs)
 
 
 def active_bookings(rows: Iterable[Booking]) -> list[Booking]:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from portal.providers import RuleContext
     from portal.rules import (
-        AttemptRecord, Deadline, DeadlineQuery, DueItem, Exam, PolicyDecision, PolicyFacts, ProviderInfo,
+        AttemptRecord, BookingDecision, BookingFacts, Deadline, DeadlineQuery, DueItem, Exam, PolicyDecision, PolicyFacts, ProviderInfo,
         Quote, QuoteQuery, RetakeDecision, RetakeQuery, SessionItem,
     )
 
@@ -101,6 +101,31 @@ def provider_policy(ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision | No
     :class:`portal.rules.PolicyDecision` with a ``change`` and a ``cancel`` decision, and
     ``lapse`` when the booking ends by itself (e.g. unpaid past its due date): the core
     expires stored bookings whose lapse says ``lapsed=True``.
+    """
+
+
+@hookspec(firstresult=True)
+def provider_booking_decision(ctx: RuleContext, action: str, facts: BookingFacts) -> BookingDecision | None:
+    """May this booking transition happen? Asked by the core before every transition of
+    a booking kept in the core's tables (:mod:`portal.lifecycle`), and for each session
+    the booking form and the change form offer (so the pages show why a date is refused).
+
+    ``action`` is one of ``portal.lifecycle.ACTIONS``: ``book``, ``change``, ``cancel``,
+    ``mark_paid``, ``refund_done``, ``lapse``, ``exam_over``, ``record_outcome``.
+    ``facts`` (:class:`portal.rules.BookingFacts`) holds the booking or the booking asked
+    for, its session (``facts.target`` for a change), the candidate's other sittings of
+    the same exam (``facts.history``: recorded outcomes, and bookings not recorded yet
+    with ``outcome=None``; empty for ``lapse``), the provider-declared facts (``ProviderInfo.booking_facts``,
+    read with ``facts.fact(key)``), and for ``change`` / ``cancel`` the provider's own
+    ``provider_policy`` answer, which the core has already applied.
+
+    Return ``None`` when the provider has nothing against it, or a
+    :class:`portal.rules.BookingDecision`: ``allowed=False`` refuses the transition with
+    its ``rule`` (rule IDs) and bilingual ``explanation`` (application deadline passed,
+    retake wait not over, a date past the last selectable date …); ``allowed=True`` may
+    carry ``notes`` shown next to the session. A plugin that is not a provider may wrap
+    this hook (``@hookimpl(wrapper=True)``) to refuse more (a venue's internal rule).
+    Do not write to the database here: the answer must depend on the facts only.
     """
 
 

@@ -23,6 +23,9 @@ STATUSES = {
     "refund_pending": _l("返金待ち"),
     "cancelled": _l("キャンセル済み"),
     "expired": _l("期限切れ(自動キャンセル)"),
+    "exam_over": _l("試験終了(結果未記録)"),
+    "attended": _l("受験済み"),
+    "absent": _l("欠席"),
 }
 OUTCOMES = {"passed": _l("合格"), "failed": _l("不合格"), "absent": _l("欠席")}
 ROLES = {"admin": _l("管理者"), "staff": _l("担当者")}

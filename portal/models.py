@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from portal.db import AwareDateTime, utcnow
@@ -63,8 +63,25 @@ class Candidate(SQLModel, table=True):
         return f"{self.family_name} {self.given_name}"
 
 
+#: Booking states that hold a seat (see :mod:`portal.lifecycle` for the whole machine).
+ACTIVE_STATUSES = ("booked",)
+#: Booking states in which the booking's voucher number counts as used.
+VOUCHER_HOLDING_STATUSES = ("booked", "exam_over", "attended", "absent")
+
+
+def _in(statuses: tuple[str, ...]) -> str:
+    return "status IN (" + ", ".join(f"'{s}'" for s in statuses) + ")"
+
+
+ACTIVE_WHERE = text(_in(ACTIVE_STATUSES))
+VOUCHER_WHERE = text(_in(VOUCHER_HOLDING_STATUSES) + " AND voucher_code IS NOT NULL")
+
+
 class ExamSession(SQLModel, table=True):
     __tablename__ = "exam_session"
+    #: The last line against overbooking; on SQLite enforced by triggers of the same name
+    #: (see the ``booking_lifecycle`` migration).
+    __table_args__ = (CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="ck_exam_session_seats"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
@@ -84,6 +101,15 @@ class ExamSession(SQLModel, table=True):
 
 
 class Booking(SQLModel, table=True):
+    __table_args__ = (
+        # At most one active booking of a candidate in a session (a double-clicked form).
+        Index("uq_booking_active_candidate_session", "candidate_id", "session_id", unique=True,
+              sqlite_where=ACTIVE_WHERE, postgresql_where=ACTIVE_WHERE),
+        # At most one booking holding a voucher number per organisation and provider.
+        Index("uq_booking_voucher_in_use", "organization_id", "provider", "voucher_code", unique=True,
+              sqlite_where=VOUCHER_WHERE, postgresql_where=VOUCHER_WHERE),
+    )
+
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     candidate_id: int = Field(foreign_key="candidate.id", index=True)
@@ -97,7 +123,8 @@ class Booking(SQLModel, table=True):
     booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     first_booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     voucher_code: Optional[str] = Field(default=None, max_length=50)
-    #: booked | refund_pending | cancelled | expired
+    #: A state of portal.lifecycle.STATES: booked | refund_pending | cancelled | expired |
+    #: exam_over | attended | absent. Changed only by a guarded UPDATE (portal.lifecycle).
     status: str = Field(default="booked", max_length=20, index=True)
     cancelled_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
     refund_amount: Optional[int] = None
@@ -105,6 +132,8 @@ class Booking(SQLModel, table=True):
     needs_reauthorization: bool = False
     #: The earliest of the stored deadlines, so lists can sort and filter on it.
     next_deadline_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime, index=True)
+    #: The provider-declared facts (ProviderInfo.booking_facts), ISO dates as strings.
+    provider_facts: Optional[dict[str, Any]] = Field(default_factory=dict, sa_type=JSON)
 
 
 class BookingDeadline(SQLModel, table=True):
@@ -146,6 +175,8 @@ class Attempt(SQLModel, table=True):
     start: datetime = Field(sa_type=AwareDateTime)
     end: datetime = Field(sa_type=AwareDateTime)
     outcome: str = Field(max_length=10)  # passed | failed | absent
+    #: The core booking this attempt was sat on, if any (recorded by portal.lifecycle).
+    booking_id: Optional[int] = Field(default=None, foreign_key="booking.id", index=True)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -215,3 +246,19 @@ class CatalogEntry(SQLModel, table=True):
     name: str = Field(max_length=200)
     price: Optional[int] = None
     duration_minutes: Optional[int] = None
+
+
+class FormSubmission(SQLModel, table=True):
+    """A one-time submission key of a state-changing form, stored in the transaction of
+    the change it made: a second post of the same key finds it and answers with the
+    first one's result instead of acting again (see :mod:`portal.submissions`)."""
+
+    __tablename__ = "form_submission"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    user_id: Optional[int] = Field(default=None, foreign_key="user.id")
+    key: str = Field(max_length=64, unique=True)
+    action: str = Field(max_length=50)
+    result_url: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)

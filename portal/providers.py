@@ -17,12 +17,12 @@ import pluggy
 
 from portal.business_days import BusinessCalendar
 from portal.rules import (
-    AttemptRecord, DueItem, SessionItem,
+    AttemptRecord, BookingDecision, BookingFacts, DueItem, SessionItem,
     ClosureRule, Deadline, DeadlineQuery, Exam, PolicyDecision, PolicyFacts, ProviderInfo, Quote,
     QuoteQuery, RetakeDecision, RetakeQuery, RuleError, UnknownExam, UnknownProvider, Msg,
 )
 
-RULE_HOOKS = ("provider_deadlines", "provider_quote", "provider_retake", "provider_policy")
+RULE_HOOKS = ("provider_deadlines", "provider_quote", "provider_retake", "provider_policy", "provider_booking_decision")
 
 
 class NotOffered(RuleError):
@@ -155,6 +155,10 @@ class Providers:
 
     def policy(self, ctx: RuleContext, facts: PolicyFacts) -> PolicyDecision:
         return self._ask(ctx, "provider_policy", "policy", facts=facts)
+
+    def booking_decision(self, ctx: RuleContext, action: str, facts: BookingFacts) -> BookingDecision | None:
+        """The provider's (and wrapping plugins') answer; ``None``: nothing against it."""
+        return self._caller(ctx.provider.id, "provider_booking_decision")(ctx=ctx, action=action, facts=facts)
 
     def _collect(self, ctx: RuleContext, hook: str, **kwargs) -> list:
         return [item for group in self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs) for item in (group or [])]

@@ -4,11 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Mapping
 
-from portal.rules import BadInput, Msg
 from portal.rules import parse
-from portal.web.forms import datetime_local, int_field
-
-from plugins.cbt_ipa.services import BookingInput
+from portal.web.forms import datetime_local
 
 
 def date_field(form: Mapping[str, str], name: str) -> date | None:
@@ -18,21 +15,3 @@ def date_field(form: Mapping[str, str], name: str) -> date | None:
 def datetime_field(form: Mapping[str, str], name: str, required: bool = False) -> datetime | None:
     raw = (form.get(name) or "").strip()
     return parse.datetime_value(datetime_local(raw) if raw else None, name, required=required)
-
-
-def booking_input(form: Mapping[str, str], payment_methods) -> BookingInput:
-    method = form.get("payment_method") or ""
-    if method not in payment_methods:
-        raise BadInput("invalid_field", Msg("支払方法を選んでください。", "Choose a payment method."), "payment_method")
-    return BookingInput(
-        candidate_id=int_field(form, "candidate_id"),
-        exam=form.get("exam") or "",
-        payment_method=method,
-        voucher_issued_on=date_field(form, "voucher_issued_on"),
-        voucher_expires_on=date_field(form, "voucher_expires_on"),
-        exemption_valid_until=date_field(form, "exemption_valid_until") if form.get("exam") == "FE" else None,
-    )
-
-
-def venue_filter(form: Mapping[str, str]) -> str:
-    return (form.get("venue") or "").strip()

@@ -1,11 +1,12 @@
 """IPA FE / SG (CBT-Solutions) as an exam-portal provider: hook implementations wiring the
-rule modules (``change_window``, ``policy``, ``retake``, ``quote``) and the plugin's pages."""
+rule modules (``change_window``, ``policy``, ``retake``, ``quote``, ``decision``) and the
+plugin's exam-day pages. Sessions and bookings use the core's pages."""
 from __future__ import annotations
 
 from portal.plugins import hookimpl
-from portal.rules import Deadline, Msg, ProviderInfo
+from portal.rules import BookingFactSpec, Deadline, Msg, ProviderInfo
 
-from plugins.cbt_ipa import models  # noqa: F401  (registers the plugin's tables)
+from plugins.cbt_ipa import decision
 from plugins.cbt_ipa import policy as policy_rules
 from plugins.cbt_ipa import quote as quote_rules
 from plugins.cbt_ipa.catalog import load_exams
@@ -25,10 +26,19 @@ INFO = ProviderInfo(
     payment_methods=("credit_card", "convenience_store", "pay_easy", "voucher"),
     calculator_facts=("exam", "exam_start", "at", "booked_at", "first_booked_at", "payment",
                       "voucher_issued_on", "exemption_valid_until", "target_exam_start"),
-    # The core booking pages do not know IPA's facts (voucher issue date, subject A
-    # exemption, retake waits): this plugin serves its own booking pages (views.py).
-    bookings=False,
-    booking_endpoint="cbt_ipa.detail",
+    # Booked, changed and listed on the core's pages; the IPA facts below are asked by the
+    # core's booking form and every transition asks hook provider_booking_decision.
+    bookings=True,
+    booking_facts=(
+        BookingFactSpec("voucher_issued_on", Msg("バウチャー発行日", "voucher issue date"), "date",
+                        payment_methods=("voucher",), required=True,
+                        help=Msg("(IPA-CH-2: 選択できる最後の試験日は発行日の1年後)",
+                                 "(IPA-CH-2: the last selectable date is one year after issue)")),
+        BookingFactSpec("voucher_expires_on", Msg("バウチャー有効期限", "voucher expiry date"), "date",
+                        payment_methods=("voucher",), help=Msg("(IPA-PAY)", "(IPA-PAY)")),
+        BookingFactSpec("exemption_valid_until", Msg("科目A免除の有効期間の最終日", "last valid day of the subject A exemption"),
+                        "date", exams=("FE",), help=Msg("(FE・免除者のみ。IPA-CH-3)", "(FE with exemption only; IPA-CH-3)")),
+    ),
 )
 
 
@@ -68,19 +78,8 @@ def portal_blueprints():
 
 
 @hookimpl
-def provider_due_items(ctx, organization_id, start, end):
-    if ctx.provider.id != PROVIDER_ID:
-        return []
-    from plugins.cbt_ipa.records import due_items
-    return due_items(organization_id, start, end)
-
-
-@hookimpl
-def provider_sessions(ctx, organization_id, start, end):
-    if ctx.provider.id != PROVIDER_ID:
-        return []
-    from plugins.cbt_ipa.records import sessions
-    return sessions(organization_id, start, end)
+def provider_booking_decision(ctx, action, facts):
+    return decision.decide(ctx, action, facts)
 
 
 @hookimpl

@@ -59,6 +59,11 @@ def provider_policy(ctx, facts):
 
 
 @hookimpl
+def provider_booking_decision(ctx, action, facts):
+    return rules.booking_decision(ctx, action, facts)
+
+
+@hookimpl
 def provider_quote(ctx, query):
     return rules.quote(ctx, query)
 

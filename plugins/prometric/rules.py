@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 
 from portal.business_days import format_day
 from portal.rules import (
-    JST, CancelDecision, ChangeDecision, Deadline, LapseDecision, Msg, Payment, PolicyDecision,
+    JST, BookingDecision, CancelDecision, ChangeDecision, Deadline, LapseDecision, Msg, Payment, PolicyDecision,
     PolicyFacts, Quote, QuoteLine, QuoteQuery, RetakeDecision, STORE_METHODS, BadInput, jst,
 )
 from portal.rules.dates import same_date_years_later
@@ -164,6 +164,20 @@ def _lapse(facts: PolicyFacts, payment: Payment) -> LapseDecision | None:
         + ("期限を過ぎたためキャンセルされました。" if lapsed else ""),
         f"An unpaid booking is cancelled automatically after its payment due date ({_fmt(due)})."
         + (" The due date has passed: cancelled." if lapsed else "")))
+
+
+def booking_decision(ctx, action: str, facts) -> BookingDecision | None:
+    """PRM-CA-1: a cancelled voucher number cannot be used for a new booking until 24 hours
+    after the cancellation (``facts.voucher_locked_until``, from the cancelled booking)."""
+    if action != "book" or facts.payment.method != "voucher" or facts.voucher_locked_until is None:
+        return None
+    until = jst(facts.voucher_locked_until)
+    if jst(facts.at) >= until:
+        return None
+    return BookingDecision(False, "PRM-CA-1", Msg(
+        f"キャンセルした受験チケットは{_fmt(until)}まで新規予約に使えません(キャンセル完了から24時間)。",
+        f"A cancelled voucher cannot be used for a new booking until {_fmt(until)} (24 hours after the cancellation)."),
+        field="voucher_code")
 
 
 def policy(ctx, facts: PolicyFacts) -> PolicyDecision:

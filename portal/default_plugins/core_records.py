@@ -63,7 +63,9 @@ def provider_recompute(ctx, organization_id: int):
 @hookimpl
 def portal_housekeeping(now: datetime):
     from portal.bookings import expire_lapsed
+    from portal.lifecycle import close_ended_exams
     from portal.retention import purge_candidates
     session = db.session()
     return [f"bookings expired: {expire_lapsed(session, None, now)}",
+            f"bookings whose exam is over: {close_ended_exams(session, None, now)}",
             f"candidates' personal data purged: {purge_candidates(session, now)}"]

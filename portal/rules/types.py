@@ -109,12 +109,38 @@ class ProviderInfo:
     #: Endpoint of the plugin's own catalog admin page, when it keeps its own catalog
     #: (hook ``provider_catalog``); the core's catalog page then links there.
     catalog_endpoint: str | None = None
+    #: Facts of a booking this provider's rules need beyond the core's (IPA: voucher issue
+    #: date …): the core's booking form asks for them, stores them with the booking and
+    #: passes them to the policy and booking-decision hooks.
+    booking_facts: Sequence["BookingFactSpec"] = ()
 
     def exam(self, code: str | None) -> Exam | None:
         for exam in self.exams:
             if exam.code == code:
                 return exam
         return None
+
+
+@dataclass(frozen=True)
+class BookingFactSpec:
+    """A provider-declared fact of a booking, asked by the core's booking form.
+
+    ``key`` names it in the stored booking and in :class:`PolicyFacts` (a field of that
+    name, e.g. ``voucher_issued_on``, else ``PolicyFacts.raw[key]``); ``kind`` is
+    ``"date"`` or ``"text"``. ``payment_methods`` / ``exams`` limit when it applies
+    (empty: always); ``required`` makes the form refuse a booking without it."""
+
+    key: str
+    label: Msg
+    kind: str = "date"
+    payment_methods: Sequence[str] = ()
+    exams: Sequence[str] = ()
+    required: bool = False
+    help: Msg | None = None
+
+    def applies(self, exam: str | None, payment_method: str | None) -> bool:
+        return ((not self.exams or exam in self.exams)
+                and (not self.payment_methods or payment_method in self.payment_methods))
 
 
 # --------------------------------------------------------------------------- questions
@@ -192,6 +218,74 @@ class QuoteQuery:
     """The quote request as sent; shapes differ per provider (see the contract)."""
 
     payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """An exam session as the booking-decision hook sees it."""
+
+    id: int | None
+    exam: str
+    start: datetime
+    end: datetime
+    venue: str = ""
+    seats_left: int = 0
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """One of the candidate's bookings or recorded attempts of the same exam.
+
+    ``outcome`` is ``passed`` / ``failed`` / ``absent`` when recorded, ``None`` when the
+    exam is over (or still to come) and nothing was recorded."""
+
+    start: datetime
+    end: datetime
+    outcome: str | None = None
+    booking_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """What the booking-decision hook gets: the booking (or the booking asked for), its
+    session and, for a change, the target session; the candidate's other sittings of the
+    same exam; the provider-declared facts (``ProviderInfo.booking_facts``); and, for a
+    change or cancel, the provider's own policy answer already consulted by the core."""
+
+    at: datetime
+    candidate_id: int | None
+    exam: str
+    session: SessionFacts
+    payment: Payment
+    status: str | None = None  # None for a new booking
+    booking_id: int | None = None
+    target: SessionFacts | None = None
+    booked_at: datetime | None = None
+    first_booked_at: datetime | None = None
+    voucher_code: str | None = None
+    #: Until when a cancelled booking's voucher may not be used again (PRM-CA-1), if any.
+    voucher_locked_until: datetime | None = None
+    provider_facts: Mapping[str, Any] = field(default_factory=dict)
+    #: Recorded attempts and past or other active bookings of this exam (not this one).
+    history: Sequence[Sitting] = ()
+    policy: "PolicyDecision | None" = None
+    outcome: str | None = None  # record_outcome: passed | failed | absent
+
+    def fact(self, key: str) -> Any:
+        return self.provider_facts.get(key)
+
+
+@dataclass(frozen=True)
+class BookingDecision:
+    """A provider's (or a wrapping plugin's) answer to "may this transition happen?"."""
+
+    allowed: bool
+    rule: str
+    explanation: Msg
+    #: Allowed, but worth knowing (e.g. "once booked it can never be changed").
+    notes: Sequence[Msg] = ()
+    #: The form field a refusal is about (``voucher_code`` …); default: the session.
+    field: str | None = None
 
 
 # --------------------------------------------------------------------------- answers

@@ -10,9 +10,9 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from portal import bookings as service
-from portal import audit, db, htmx
+from portal import audit, db, htmx, lifecycle, submissions
 from portal.inputs import MAX_PAGE, MAX_WITHIN_DAYS, int_arg
-from portal.models import Booking, BookingDeadline, Candidate, ExamSession
+from portal.models import Attempt, Booking, BookingDeadline, Candidate, ExamSession
 from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
@@ -22,7 +22,7 @@ from portal.zengin import ACCOUNT_TYPES, masked, validate_refund_account
 
 bp = Blueprint("bookings", __name__)
 
-STATUSES = ("booked", "refund_pending", "cancelled", "expired")
+STATUSES = tuple(lifecycle.STATES)
 SORTS = {
     "deadline": (Booking.next_deadline_at.asc(), Booking.id.asc()),
     "exam": (ExamSession.start.asc(), Booking.id.asc()),
@@ -139,26 +139,109 @@ def _deadlines_for(booking_ids: list[int]) -> dict[int, list[BookingDeadline]]:
 # --------------------------------------------------------------------------- book
 
 
+def _session_query(provider_id: str, exam: str = "", venue: str = ""):
+    query = scoped(ExamSession).where(ExamSession.provider == provider_id, ExamSession.start > now_jst())
+    if exam:
+        query = query.where(ExamSession.exam == exam)
+    if venue:
+        query = query.where(ExamSession.venue == venue)
+    return query.order_by(ExamSession.start, ExamSession.venue, ExamSession.id)
+
+
+def _venues(provider_id: str, exam: str = "") -> list[str]:
+    query = select(ExamSession.venue).where(ExamSession.organization_id == org_id(), ExamSession.provider == provider_id,
+                                            ExamSession.start > now_jst()).distinct()
+    if exam:
+        query = query.where(ExamSession.exam == exam)
+    return sorted(db.session().exec(query).all())
+
+
+def _picker(info, values) -> dict[str, Any]:
+    """The session picker of a new booking: every upcoming session with the provider's
+    verdict for the facts entered so far (hook ``provider_booking_decision``)."""
+    s = db.session()
+    exam, venue = values.get("exam") or "", values.get("venue") or ""
+    rows = s.exec(_session_query(info.id, exam, venue)).all()
+    picker_error, choices = None, [(row, None) for row in rows]
+    try:
+        data = _new_booking_data(values, info, for_picker=True)
+        if data.candidate_id is not None:
+            get_or_404(Candidate, data.candidate_id)
+        ctx = service.org_context(s, org_id(), info.id)
+        if rows:
+            facts = lifecycle.new_booking_facts(s, ctx, org_id(), data, rows[0], now_jst())
+            choices = lifecycle.verdicts(ctx, "book", facts, rows)
+    except RuleError as exc:
+        picker_error = exc.message
+    selected = values.get("session_id") or values.get("session") or ""
+    return {"choices": choices, "picker_error": picker_error, "selected": str(selected)}
+
+
+def _book_context(info, values, errors) -> dict[str, Any]:
+    exams = service.catalog(db.session(), org_id(), info.id)
+    candidates = db.session().exec(scoped(Candidate).order_by(Candidate.family_kana, Candidate.id)).all()
+    return {"info": info, "values": values, "errors": errors, "exams": exams, "candidates": candidates,
+            "venues": _venues(info.id, values.get("exam") or ""), **_picker(info, values)}
+
+
+@bp.get("/providers/<provider_id>/book/sessions")
+def book_sessions(provider_id: str):
+    """The picker alone, refreshed as the form's facts change (htmx)."""
+    info = _booking_provider(provider_id)
+    return htmx.render("bookings/book.html", "bookings/partials/picker.html", **_book_context(info, request.args, {}))
+
+
 @bp.route("/providers/<provider_id>/book", methods=["GET", "POST"])
 def book(provider_id: str):
     info = _booking_provider(provider_id)
     errors: dict[str, Msg] = {}
-    values: Any = request.form if request.method == "POST" else {"session_id": request.args.get("session", "")}
+    status = 200
+    values: Any = request.form if request.method == "POST" else {
+        "session_id": request.args.get("session", ""), "exam": request.args.get("exam", "")}
     if request.method == "POST":
+        key = submissions.key_from(request.form)
+        earlier = submissions.previous(db.session(), key, org_id())
+        if earlier is not None:  # the same form posted again: the first post's answer
+            return _go(earlier.result_url)
         try:
             with db.transaction() as s:
+                claimed = submissions.claim(s, key, org_id(), current_user.id, "book")
                 booking = service.book(s, org_id(), current_user.id, _new_booking(s, info))
-            target = url_for("bookings.detail", booking_id=booking.id)
-            return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
+                target = url_for("bookings.detail", booking_id=booking.id)
+                submissions.finish(s, claimed, target)
+            return _go(target)
         except RuleError as exc:
+            if submissions.is_duplicate(exc):
+                return _go(submissions.previous(db.session(), key, org_id()).result_url)
             errors[exc.field or "_"] = exc.message
-    sessions_ = db.session().exec(scoped(ExamSession).where(ExamSession.provider == provider_id,
-                                                            ExamSession.start > now_jst())
-                                  .order_by(ExamSession.start)).all()
-    candidates = db.session().exec(scoped(Candidate).order_by(Candidate.family_kana, Candidate.id)).all()
-    status = 422 if errors else 200
-    return htmx.render("bookings/book.html", "bookings/partials/book_form.html", status=status, info=info,
-                       sessions=sessions_, candidates=candidates, errors=errors, values=values)
+            status = 409 if exc.status == 409 else 422
+    return htmx.render("bookings/book.html", "bookings/partials/book_form.html", status=status,
+                       **_book_context(info, values, errors))
+
+
+def _go(target: str):
+    return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
+
+
+def _new_booking_data(form, info, for_picker: bool = False) -> service.NewBooking:
+    """The booking asked for by the form (the candidate may still be new: ``None``)."""
+    method = form.get("payment_method") or ("" if not for_picker else info.payment_methods[0])
+    if method not in info.payment_methods:
+        raise BadInput("invalid_field", Msg("支払方法を選んでください。", "Choose a payment method."), "payment_method")
+    paid_box = form.get("paid") in ("on", "true")
+    due = None
+    if method in STORE_METHODS and not paid_box and not for_picker:
+        due = parse.datetime_value(datetime_local(form["payment_due"]) if form.get("payment_due") else None, "payment_due")
+    session_id = int_field(form, "session_id") if not for_picker else None
+    exam = form.get("exam") or None
+    if session_id is not None:
+        exam = get_or_404(ExamSession, session_id).exam
+    facts = lifecycle.read_provider_facts(info, form, exam, method, strict=not for_picker)
+    return service.NewBooking(
+        candidate_id=int_field(form, "candidate_id"), session_id=session_id or 0, payment_method=method,
+        paid=method in ("credit_card", "voucher") or paid_box, amount=int_field(form, "amount"), payment_due_at=due,
+        voucher_code=(form.get("voucher_code") or "").strip()[:50] or None if method == "voucher" else None,
+        provider_facts=facts)
 
 
 def _new_booking(s, info) -> service.NewBooking:
@@ -169,8 +252,8 @@ def _new_booking(s, info) -> service.NewBooking:
     exam_session = get_or_404(ExamSession, session_id)
     if exam_session.provider != info.id:
         abort(404)
-    candidate_id = int_field(form, "candidate_id")
-    if candidate_id is None:
+    data = _new_booking_data(form, info)
+    if data.candidate_id is None:
         family, given = (form.get("family_name") or "").strip(), (form.get("given_name") or "").strip()
         if not family or not given:
             raise BadInput("missing_field", Msg("受験者を選ぶか、姓と名を入力してください。",
@@ -181,23 +264,13 @@ def _new_booking(s, info) -> service.NewBooking:
         s.add(candidate)
         s.flush()
         audit.record(s, org_id(), current_user.id, "create", "candidate", candidate.id, None, audit.snapshot(candidate))
-        candidate_id = candidate.id
+        data.candidate_id = candidate.id
     else:
-        get_or_404(Candidate, candidate_id)
-    method = form.get("payment_method") or ""
-    if method not in info.payment_methods:
-        raise BadInput("invalid_field", Msg("支払方法を選んでください。", "Choose a payment method."), "payment_method")
-    due = None
-    if method in STORE_METHODS and form.get("paid") not in ("on", "true"):
-        due = parse.datetime_value(datetime_local(form["payment_due"]) if form.get("payment_due") else None, "payment_due")
-    exam = _find_exam(service.catalog(s, org_id(), info.id), exam_session.exam)
-    amount = int_field(form, "amount")
-    return service.NewBooking(
-        candidate_id=candidate_id, session_id=exam_session.id, payment_method=method,
-        paid=method in ("credit_card", "voucher") or form.get("paid") in ("on", "true"),
-        amount=amount if amount is not None else (exam.price if exam else None),
-        payment_due_at=due, voucher_code=(form.get("voucher_code") or "").strip()[:50] or None,
-    )
+        get_or_404(Candidate, data.candidate_id)
+    if data.amount is None:
+        exam = _find_exam(service.catalog(s, org_id(), info.id), exam_session.exam)
+        data.amount = exam.price if exam else None
+    return data
 
 
 # --------------------------------------------------------------------------- one booking
@@ -210,48 +283,94 @@ def _load(booking_id: int):
     return booking, exam_session, candidate
 
 
+def _not_installed(booking: Booking, status: int = 200):
+    """A booking whose provider plugin is not installed: shown read-only, never a 500."""
+    exam_session = db.session().get(ExamSession, booking.session_id)
+    candidate = db.session().get(Candidate, booking.candidate_id)
+    return htmx.render("bookings/not_installed.html", "bookings/partials/not_installed.html", status=status,
+                       booking=booking, exam_session=exam_session, candidate=candidate, state=lifecycle.state_msg(booking.status))
+
+
 def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Candidate) -> dict[str, Any]:
-    info = service.providers().info(booking.provider)
-    policy, policy_error = None, None
-    if booking.status == "booked":
+    s = db.session()
+    ctx = service.org_context(s, booking.organization_id, booking.provider)
+    info = ctx.provider
+    now = now_jst()
+    policy, policy_error, targets = None, None, []
+    if booking.status in service.ACTIVE:
         try:
-            policy = service.policy_for(db.session(), booking, exam_session)
+            policy = service.policy_for(s, booking, exam_session, now, ctx=ctx)
+            rows = s.exec(_session_query(booking.provider, booking.exam).where(ExamSession.id != booking.session_id)).all()
+            facts = lifecycle.booking_facts(s, ctx, booking, exam_session, now, policy=policy)
+            targets = lifecycle.verdicts(ctx, "change", facts, rows)
         except RuleError as exc:  # the provider needs a fact this booking lacks: say so, no 500
             policy_error = exc.message
-    targets = db.session().exec(scoped(ExamSession).where(
-        ExamSession.provider == booking.provider, ExamSession.exam == booking.exam,
-        ExamSession.id != booking.session_id, ExamSession.start > now_jst()).order_by(ExamSession.start)).all()
     return {"info": info, "booking": booking, "exam_session": exam_session, "candidate": candidate,
-            "policy": policy, "policy_error": policy_error, "targets": targets, "deadlines": _deadlines_for([booking.id])[booking.id],
-            "account": _masked_account(booking), "account_types": ACCOUNT_TYPES}
+            "policy": policy, "policy_error": policy_error, "targets": targets,
+            "deadlines": _deadlines_for([booking.id])[booking.id],
+            "account": _masked_account(booking), "account_types": ACCOUNT_TYPES,
+            "facts": _shown_facts(info, booking), "state": lifecycle.state_msg(booking.status),
+            "expected_state": lifecycle.state_token(booking),
+            "outcome_open": booking.status in lifecycle.TRANSITIONS["record_outcome"].sources and exam_session.start <= now,
+            "attempt": s.exec(select(Attempt).where(Attempt.booking_id == booking.id)).first()}
 
 
 def _masked_account(booking: Booking) -> dict[str, str] | None:
-    account = service.refund_account(db.session(), booking) if booking.status == "refund_pending" else None
+    """The refund account as operators see it until the refund is done (decrypted, masked)."""
+    account = lifecycle.refund_account(db.session(), booking) if booking.status == "refund_pending" else None
     return masked(account) if account is not None else None
 
 
-def _detail_response(booking_id: int, errors: dict[str, Msg] | None = None, values=None):
+def _shown_facts(info, booking: Booking) -> list[tuple[Msg, Any]]:
+    stored = lifecycle.typed_provider_facts(info, booking.provider_facts)
+    return [(spec.label, stored[spec.key]) for spec in info.booking_facts if stored.get(spec.key) is not None]
+
+
+def _detail_response(booking_id: int, errors: dict[str, Msg] | None = None, values=None, status: int | None = None):
     """The booking's detail (full page or partial), re-read after an action."""
     booking, exam_session, candidate = _load(booking_id)
-    return htmx.render("bookings/detail.html", "bookings/partials/detail.html", status=422 if errors else 200,
+    if booking.provider not in service.providers():
+        return _not_installed(booking, status or 200)
+    return htmx.render("bookings/detail.html", "bookings/partials/detail.html",
+                       status=status or (422 if errors else 200),
                        **_detail_context(booking, exam_session, candidate), errors=errors or {}, values=values or {})
 
 
-def _act(booking_id: int, action) -> Any:
-    """Run ``action(booking, exam_session)``; a refused rule shows next to its field."""
+def _act(booking_id: int, name: str, action, prepare=None) -> Any:
+    """Run ``action(s, booking, exam_session)`` in one transaction with the form's
+    submission key; a refused rule shows next to its field, a lost race (409) with the
+    booking's current state; the same form posted again answers like the first post."""
     booking, exam_session, _ = _load(booking_id)
+    if booking.provider not in service.providers():
+        return _not_installed(booking, 409)
+    key = submissions.key_from(request.form)
+    if submissions.previous(db.session(), key, org_id()) is not None:
+        return _detail_response(booking_id)
     errors: dict[str, Msg] = {}
+    status = None
     try:
-        errors = action(booking, exam_session) or {}
+        lifecycle.check_expected(db.session(), booking, request.form.get("expected_state"))
+        extra = prepare(booking, exam_session) if prepare else None
+        if isinstance(extra, dict) and extra.get("errors"):
+            return _detail_response(booking_id, extra["errors"], request.form)
+        with db.transaction() as s:
+            claimed = submissions.claim(s, key, org_id(), current_user.id, name)
+            action(s, booking, exam_session, extra)
+            submissions.finish(s, claimed, url_for("bookings.detail", booking_id=booking_id))
     except RuleError as exc:
+        if submissions.is_duplicate(exc):
+            return _detail_response(booking_id)
+        db.session().expire_all()
         errors = {exc.field or "_": exc.message}
-    return _detail_response(booking_id, errors, request.form)
+        status = exc.status if exc.status == 409 else 422
+    return _detail_response(booking_id, errors, request.form if errors else None, status)
 
 
 @bp.get("/bookings/<int:booking_id>")
 def detail(booking_id: int):
     booking = get_or_404(Booking, booking_id)
+    if booking.provider not in service.providers():
+        return _not_installed(booking)
     endpoint = service.providers().info(booking.provider).booking_endpoint
     if endpoint:  # the provider handles its bookings on its own pages
         return redirect(url_for(endpoint, booking_id=booking_id))
@@ -260,42 +379,40 @@ def detail(booking_id: int):
 
 @bp.post("/bookings/<int:booking_id>/change")
 def change(booking_id: int):
-    def action(booking, _exam_session):
+    def prepare(_booking, _exam_session):
         target_id = int_field(request.form, "session_id")
         if target_id is None:
             raise BadInput("missing_field", Msg("変更先の回を選んでください。", "Choose the new session."), "session_id")
         get_or_404(ExamSession, target_id)
-        with db.transaction() as s:
-            service.change(s, booking, target_id, current_user.id)
-    return _act(booking_id, action)
+        return target_id
+
+    return _act(booking_id, "change", lambda s, booking, _e, target_id: service.change(s, booking, target_id, current_user.id),
+                prepare)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 def cancel(booking_id: int):
-    def action(booking, exam_session):
-        account = None
-        if service.policy_for(db.session(), booking, exam_session).cancel.refund:
+    def prepare(booking, exam_session):
+        if booking.status in service.ACTIVE and service.policy_for(db.session(), booking, exam_session).cancel.refund:
             account, field_errors = validate_refund_account(request.form)
-            if field_errors:
-                return field_errors
-        with db.transaction() as s:
-            service.cancel(s, booking, current_user.id, account)
-    return _act(booking_id, action)
+            return {"errors": field_errors} if field_errors else account
+        return None
+
+    return _act(booking_id, "cancel", lambda s, booking, _e, account: service.cancel(s, booking, current_user.id, account),
+                prepare)
 
 
 @bp.post("/bookings/<int:booking_id>/paid")
 def paid(booking_id: int):
-    def action(booking, _exam_session):
-        if booking.status == "booked" and not booking.paid:
-            with db.transaction() as s:
-                service.mark_paid(s, booking, current_user.id)
-    return _act(booking_id, action)
+    return _act(booking_id, "mark_paid", lambda s, booking, _e, _x: service.mark_paid(s, booking, current_user.id))
 
 
 @bp.post("/bookings/<int:booking_id>/refund-done")
 def refund_done(booking_id: int):
-    def action(booking, _exam_session):
-        if booking.status == "refund_pending":
-            with db.transaction() as s:
-                service.complete_refund(s, booking, current_user.id)
-    return _act(booking_id, action)
+    return _act(booking_id, "refund_done", lambda s, booking, _e, _x: service.complete_refund(s, booking, current_user.id))
+
+
+@bp.post("/bookings/<int:booking_id>/outcome")
+def outcome(booking_id: int):
+    return _act(booking_id, "record_outcome", lambda s, booking, _e, _x: service.record_outcome(
+        s, booking, request.form.get("outcome", ""), current_user.id))

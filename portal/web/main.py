@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, g, redirect, request, session, url_for
 from flask_login import current_user
 
-from portal import db, htmx, labels
+from portal import db, htmx, labels, submissions
 from portal.api import policy_facts
 from portal.bookings import org_context
 from portal.business_days import weekday_ja
@@ -58,7 +58,8 @@ def register_template_helpers(app: Flask) -> None:
                 "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
                 "status_label": labels.status_label, "requirement_label": labels.requirement_label,
                 "outcome_label": labels.outcome_label, "role_label": labels.role_label,
-                "provider_name": provider_name, "booking_url": booking_url, "store_methods": STORE_METHODS}
+                "provider_name": provider_name, "booking_url": booking_url, "store_methods": STORE_METHODS,
+                "submission_key_field": submissions.key_field}
 
 
 def booking_url(booking) -> str:

@@ -1,6 +1,6 @@
 """The demo data (``flask seed-demo`` → hook ``provider_demo_data``): FE/SG sessions in the
-coming weeks and three bookings made through the plugin's services, visible on the
-dashboard, the month calendar and the plugin's pages."""
+coming weeks and three bookings made through the core's booking lifecycle, visible on the
+dashboard, the month calendar and the core's booking pages."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -14,9 +14,6 @@ from portal import db
 from portal.models import AuditEvent, Booking, BookingDeadline, Candidate, ExamSession
 from portal.rules import JST, jst
 from portal.rules.parse import now_jst
-
-from plugins.cbt_ipa.models import CbtIpaBookingFacts
-
 
 
 
@@ -41,8 +38,8 @@ def test_demo_sessions_and_bookings(app):
         store = by_method["convenience_store"]
         assert not store.paid and store.payment_due_at is not None and jst(store.payment_due_at) > now_jst()
         voucher = by_method["voucher"]
-        facts = s.exec(select(CbtIpaBookingFacts).where(CbtIpaBookingFacts.booking_id == voucher.id)).one()
-        assert voucher.voucher_code and facts.voucher_issued_on is not None and facts.voucher_issued_on < today
+        issued = voucher.provider_facts["voucher_issued_on"]
+        assert voucher.voucher_code and issued < today.isoformat()
         assert by_method["credit_card"].paid
         for b in rows:  # IPA-CH-1 stored as by the booking page, with its audit entries
             deadline = s.exec(select(BookingDeadline).where(BookingDeadline.booking_id == b.id)).one()
@@ -51,16 +48,18 @@ def test_demo_sessions_and_bookings(app):
             assert b.next_deadline_at == deadline.at
             actions = {e.action for e in s.exec(select(AuditEvent).where(AuditEvent.entity == "booking",
                                                                          AuditEvent.entity_id == b.id)).all()}
-            assert actions == {"book", "ipa_facts"}
+            assert actions == {"book"}
         assert sum(x.seats_taken for x in sessions) == 3
 
     dashboard = client.get("/dashboard?days=20&provider=cbt_ipa").get_data(as_text=True)
     assert "IPA-CH-1" in dashboard and 'data-provider="cbt_ipa"' in dashboard
-    bookings = client.get("/p/cbt_ipa/bookings").get_data(as_text=True)
+    bookings = client.get("/providers/cbt_ipa/bookings").get_data(as_text=True)
     assert bookings.count("data-booking=") == 3
-    assert "CBTテストセンター" in client.get("/p/cbt_ipa/sessions").get_data(as_text=True)
-    detail = client.get(f"/p/cbt_ipa/bookings/{store.id}").get_data(as_text=True)
+    assert "CBTテストセンター" in client.get("/providers/cbt_ipa/sessions").get_data(as_text=True)
+    detail = client.get(f"/bookings/{store.id}").get_data(as_text=True)
     assert "IPA-PAY" in detail
+    voucher_page = client.get(f"/bookings/{voucher.id}").get_data(as_text=True)
+    assert "バウチャー発行日" in voucher_page and "IPA-CH-2" in voucher_page
     month = client.get(f"/calendar?month={jst(fe.start):%Y-%m}").get_data(as_text=True)
     assert f"FE {fe.venue}" in month
 
@@ -75,14 +74,12 @@ def test_demo_seeds_at_year_end_and_golden_week(app, moment):
         assert "IPA-CH-1" in client.get("/dashboard?days=20&provider=cbt_ipa").get_data(as_text=True)
 
 
-def test_core_links_to_an_ipa_booking_lead_to_the_ipa_booking_page(app):
-    from sqlmodel import select
-    from portal import db
-    from portal.models import Booking
+def test_core_links_to_an_ipa_booking_lead_to_the_core_booking_page(app):
     client, org_id = seed_demo_and_login(app)
     with app.app_context():
         booking = db.session().exec(select(Booking).where(Booking.provider == "cbt_ipa")).first()
     page = client.get(f"/candidates/{booking.candidate_id}").get_data(as_text=True)
-    assert f'href="/p/cbt_ipa/bookings/{booking.id}"' in page
+    assert f'href="/bookings/{booking.id}"' in page
     r = client.get(f"/bookings/{booking.id}")
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/p/cbt_ipa/bookings/{booking.id}")
+    assert r.status_code == 200 and "IPA-CH-1" in r.get_data(as_text=True)
+    assert client.get(f"/p/cbt_ipa/bookings/{booking.id}").status_code == 404  # the plugin's copy is gone

@@ -1,4 +1,6 @@
-"""The plugin's pages: sessions, booking with the date picker, changes, outcomes, exam day."""
+"""IPA through the core's pages: sessions, booking with the session picker (the IPA rules
+answer through hook provider_booking_decision), changes, outcomes; the plugin's exam-day
+calculators."""
 from datetime import timedelta
 
 import pytest
@@ -8,7 +10,6 @@ from sqlmodel import select
 from portal import db
 from portal.models import Attempt, AuditEvent, Booking, BookingDeadline, Candidate, ExamSession
 
-from plugins.cbt_ipa.models import CbtIpaBookingFacts
 from plugins.cbt_ipa.tests.helpers import jst
 
 NOW = jst(2026, 4, 1, 9)
@@ -56,7 +57,10 @@ def ipa(clock, app, logged_in):
         def book(self, session_id, candidate_id, **form):
             data = {"csrf_token": token, "session_id": session_id, "candidate_id": candidate_id, "exam": "FE",
                     "payment_method": "credit_card", **form}
-            return client.post("/p/cbt_ipa/book", data=data, headers=HX)
+            return client.post("/providers/cbt_ipa/book", data=data, headers=HX)
+
+        def post(self, url, **form):
+            return client.post(url, data={"csrf_token": token, **form}, headers=HX)
 
         def query(self, model, *where):
             with app.app_context():
@@ -65,13 +69,15 @@ def ipa(clock, app, logged_in):
     return Portal()
 
 
-def test_panel_links_to_the_plugin_pages(ipa):
+def test_panel_links_to_the_core_booking_pages_and_the_exam_day_calculators(ipa):
     page = ipa.client.get("/providers/cbt_ipa").get_data(as_text=True)
-    assert 'data-panel="cbt_ipa"' in page and "/p/cbt_ipa/book" in page and "/p/cbt_ipa/exam-day" in page
+    assert 'data-panel="cbt_ipa"' in page and "/providers/cbt_ipa/book" in page and "/p/cbt_ipa/exam-day" in page
+    for gone in ("/p/cbt_ipa/book", "/p/cbt_ipa/bookings", "/p/cbt_ipa/sessions"):
+        assert ipa.client.get(gone).status_code == 404  # the plugin's copies of the core pages are gone
 
 
 def test_session_end_is_computed_from_the_catalog(ipa):
-    r = ipa.client.post("/p/cbt_ipa/sessions", headers=HX, data={
+    r = ipa.client.post("/providers/cbt_ipa/sessions", headers=HX, data={
         "csrf_token": ipa.token, "exam": "FE", "start": "2026-04-20T10:00", "venue": "大阪会場", "capacity": "3"})
     assert r.status_code == 200
     [row] = ipa.query(ExamSession, ExamSession.provider == "cbt_ipa")
@@ -79,7 +85,7 @@ def test_session_end_is_computed_from_the_catalog(ipa):
 
 
 def test_bad_session_input_changes_nothing(ipa):
-    r = ipa.client.post("/p/cbt_ipa/sessions", headers=HX, data={
+    r = ipa.client.post("/providers/cbt_ipa/sessions", headers=HX, data={
         "csrf_token": ipa.token, "exam": "FE", "start": "2026-04-20T10:00", "venue": "大阪会場", "capacity": "abc"})
     assert r.status_code == 422 and "半角数字" in r.get_data(as_text=True)
     assert ipa.query(ExamSession, ExamSession.provider == "cbt_ipa") == []
@@ -88,13 +94,12 @@ def test_bad_session_input_changes_nothing(ipa):
 def test_book_stores_the_change_deadline_and_ipa_facts(ipa):
     sid, cid = ipa.session(jst(2026, 4, 20, 10)), ipa.candidate()
     r = ipa.book(sid, cid, exemption_valid_until="2026-09-30")
-    assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/p/cbt_ipa/bookings/")
+    assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/bookings/")
     [booking] = ipa.query(Booking, Booking.provider == "cbt_ipa")
     [deadline] = ipa.query(BookingDeadline, BookingDeadline.booking_id == booking.id)
     assert deadline.kind == "change" and deadline.at == jst(2026, 4, 17, 23, 59, 59) and deadline.rule == "IPA-CH-1"
-    [facts] = ipa.query(CbtIpaBookingFacts, CbtIpaBookingFacts.booking_id == booking.id)
-    assert str(facts.exemption_valid_until) == "2026-09-30"
-    page = ipa.client.get(f"/p/cbt_ipa/bookings/{booking.id}").get_data(as_text=True)
+    assert booking.provider_facts == {"exemption_valid_until": "2026-09-30"}
+    page = ipa.client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     assert "2026-09-30" in page and "IPA-CH-3" in page and "IPA-CA" in page
 
 
@@ -103,9 +108,9 @@ def test_picker_shows_why_dates_are_not_allowed(ipa):
     ipa.attempt(cid, jst(2026, 3, 10, 10), "failed")  # retake from 2026-04-10 (IPA-RT-2)
     early, full, ok, soon = (ipa.session(jst(2026, 4, 9, 10)), ipa.session(jst(2026, 4, 15, 10), capacity=0),
                              ipa.session(jst(2026, 4, 10, 10)), ipa.session(jst(2026, 4, 2, 15)))
-    html = ipa.client.get(f"/p/cbt_ipa/book/dates?exam=FE&payment_method=credit_card&candidate_id={cid}",
+    html = ipa.client.get(f"/providers/cbt_ipa/book/sessions?exam=FE&payment_method=credit_card&candidate_id={cid}",
                           headers=HX).get_data(as_text=True)
-    assert html.startswith('<div id="dates"')  # the partial, swapped in place
+    assert html.startswith('<div id="picker"')  # the partial, swapped in place
     def item(sid):
         start = html.index(f'data-session="{sid}"')
         return html[start:html.index("</li>", start)]
@@ -139,11 +144,11 @@ def test_open_application_blocks_a_new_one_until_its_end(ipa):
 def test_short_notice_booking_is_allowed_but_never_changes(ipa):
     cid = ipa.candidate()
     sid = ipa.session(jst(2026, 4, 3, 10))
-    html = ipa.client.get("/p/cbt_ipa/book/dates?exam=FE&payment_method=credit_card", headers=HX).get_data(as_text=True)
+    html = ipa.client.get("/providers/cbt_ipa/book/sessions?exam=FE&payment_method=credit_card", headers=HX).get_data(as_text=True)
     assert "申込後は一切変更できません" in html
     assert ipa.book(sid, cid).status_code == 204
     [booking] = ipa.query(Booking)
-    page = ipa.client.get(f"/p/cbt_ipa/bookings/{booking.id}").get_data(as_text=True)
+    page = ipa.client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     assert "2日前以降" in page and 'data-decision="change"' in page
 
 
@@ -152,8 +157,7 @@ def test_change_moves_the_booking_and_the_deadline(ipa):
     ipa.book(ipa.session(jst(2026, 4, 20, 10)), cid)
     target = ipa.session(jst(2026, 5, 12, 10), venue="大阪会場", capacity=1)
     [booking] = ipa.query(Booking)
-    r = ipa.client.post(f"/p/cbt_ipa/bookings/{booking.id}/change", headers=HX,
-                        data={"csrf_token": ipa.token, "session_id": target})
+    r = ipa.post(f"/bookings/{booking.id}/change", session_id=target)
     assert r.status_code == 200, r.get_data(as_text=True)
     [booking] = ipa.query(Booking)
     assert booking.session_id == target
@@ -170,10 +174,9 @@ def test_change_inside_the_lock_is_refused_with_the_reason(ipa, clock):
     target = ipa.session(jst(2026, 5, 12, 10))
     [booking] = ipa.query(Booking)
     clock.move_to(jst(2026, 4, 8, 0, 0, 1))  # D-2
-    page = ipa.client.get(f"/p/cbt_ipa/bookings/{booking.id}").get_data(as_text=True)
-    assert "変更期限" in page and "この予約は変更できません" in page
-    r = ipa.client.post(f"/p/cbt_ipa/bookings/{booking.id}/change", headers=HX,
-                        data={"csrf_token": ipa.token, "session_id": target})
+    page = ipa.client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert "変更期限" in page and 'class="no" data-decision="change"' in page
+    r = ipa.post(f"/bookings/{booking.id}/change", session_id=target)
     assert r.status_code == 422 and "IPA-CH-1" in r.get_data(as_text=True)
     assert ipa.query(Booking)[0].session_id != target
 
@@ -183,11 +186,11 @@ def test_change_past_the_last_selectable_date_is_refused(ipa):
     ipa.book(ipa.session(jst(2026, 4, 20, 10)), cid, exemption_valid_until="2026-06-30")
     late = ipa.session(jst(2026, 7, 1, 10))
     [booking] = ipa.query(Booking)
-    html = ipa.client.get(f"/p/cbt_ipa/bookings/{booking.id}/dates", headers=HX).get_data(as_text=True)
-    assert "選択できる最後の試験日" in html and "IPA-CH-3" in html
-    r = ipa.client.post(f"/p/cbt_ipa/bookings/{booking.id}/change", headers=HX,
-                        data={"csrf_token": ipa.token, "session_id": late})
-    assert r.status_code == 422
+    html = ipa.client.get(f"/bookings/{booking.id}", headers=HX).get_data(as_text=True)
+    item = html[html.index(f'data-session="{late}"'):]
+    assert 'data-allowed="false"' in item[:200] and "選択できる最後の試験日" in item and "IPA-CH-3" in item
+    r = ipa.post(f"/bookings/{booking.id}/change", session_id=late)
+    assert r.status_code == 422 and "IPA-CH-3" in r.get_data(as_text=True)
 
 
 def test_voucher_booking_needs_issue_date_and_an_unexpired_voucher(ipa):
@@ -199,7 +202,7 @@ def test_voucher_booking_needs_issue_date_and_an_unexpired_voucher(ipa):
     assert r.status_code == 422 and "IPA-PAY" in r.get_data(as_text=True)
     assert ipa.book(sid, cid, payment_method="voucher", voucher_code="V-1", voucher_issued_on="2025-06-01").status_code == 204
     [booking] = ipa.query(Booking)
-    page = ipa.client.get(f"/p/cbt_ipa/bookings/{booking.id}").get_data(as_text=True)
+    page = ipa.client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     assert "2026-06-01" in page and "バウチャー発行日" in page  # last selectable = issue + 1 year
 
 
@@ -209,7 +212,7 @@ def test_unpaid_convenience_store_booking_is_voided_after_due(ipa, clock):
                  payment_due="2026-04-03T23:59")
     assert r.status_code == 204
     clock.move_to(jst(2026, 4, 4, 0, 1))
-    ipa.client.get("/p/cbt_ipa/bookings")
+    ipa.client.get("/providers/cbt_ipa/bookings")
     [booking] = ipa.query(Booking)
     assert booking.status == "expired"
 
@@ -218,13 +221,15 @@ def test_record_outcome_then_retake_wait_applies(ipa, clock):
     cid = ipa.candidate()
     ipa.book(ipa.session(jst(2026, 4, 2, 10)), cid)
     [booking] = ipa.query(Booking)
-    r = ipa.client.post(f"/p/cbt_ipa/bookings/{booking.id}/outcome", headers=HX, data={"csrf_token": ipa.token, "outcome": "failed"})
+    r = ipa.post(f"/bookings/{booking.id}/outcome", outcome="failed")
     assert r.status_code == 422  # not started yet
     clock.move_to(jst(2026, 4, 2, 14))
-    r = ipa.client.post(f"/p/cbt_ipa/bookings/{booking.id}/outcome", headers=HX, data={"csrf_token": ipa.token, "outcome": "failed"})
+    assert 'id="outcome"' in ipa.client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    r = ipa.post(f"/bookings/{booking.id}/outcome", outcome="failed")
     assert r.status_code == 200
     [attempt] = ipa.query(Attempt)
-    assert attempt.outcome == "failed"
+    assert attempt.outcome == "failed" and attempt.booking_id == booking.id
+    assert ipa.query(Booking)[0].status == "attended"
     r = ipa.book(ipa.session(jst(2026, 5, 2, 10)), cid)
     assert r.status_code == 422 and "2026-05-03" in r.get_data(as_text=True)
 
@@ -234,7 +239,7 @@ def test_another_organisations_booking_is_404(ipa, app, org_factory):
     sid = ipa.session(jst(2026, 4, 20, 10), org=other_org)
     r = ipa.book(sid, ipa.candidate())
     assert r.status_code == 404
-    assert ipa.client.get("/p/cbt_ipa/bookings/999999").status_code == 404
+    assert ipa.client.get("/bookings/999999").status_code == 404
 
 
 def test_late_arrival_calculator(ipa):
@@ -270,8 +275,45 @@ def test_dashboard_hooks_list_ipa_deadlines_and_sessions(ipa, app):
     with app.test_request_context():
         ctx = providers().default_context("cbt_ipa")
         [due] = providers().due_items(ctx, ipa.org_id, jst(2026, 4, 1), jst(2026, 5, 1))
-        assert due.kind == "change" and due.at == jst(2026, 4, 17, 23, 59, 59) and due.url.startswith("/p/cbt_ipa/bookings/")
+        assert due.kind == "change" and due.at == jst(2026, 4, 17, 23, 59, 59) and due.url.startswith("/bookings/")
         [session] = providers().sessions(ctx, ipa.org_id, jst(2026, 4, 1), jst(2026, 5, 1))
-        assert session.end == jst(2026, 4, 20, 13, 20) and session.url.startswith("/p/cbt_ipa/book")
+        assert session.end == jst(2026, 4, 20, 13, 20) and session.url.startswith("/providers/cbt_ipa/book")
     page = ipa.client.get(session.url).get_data(as_text=True)
     assert f'value="{sid}"  checked' in page or f'value="{sid}" checked' in page
+
+
+def test_an_exam_over_without_an_outcome_counts_as_sat_until_an_absence_is_recorded(ipa, app, clock):
+    """Housekeeping moves a booking whose exam ended to exam_over; IPA-RT-2 treats it as
+    sat, a recorded absence lifts the wait."""
+    cid = ipa.candidate()
+    assert ipa.book(ipa.session(jst(2026, 4, 2, 10)), cid).status_code == 204
+    later = ipa.session(jst(2026, 4, 20, 10))
+    clock.move_to(jst(2026, 4, 3, 9))
+    result = app.test_cli_runner().invoke(args=["housekeeping"])
+    assert result.exit_code == 0 and "bookings whose exam is over: 1" in result.output
+    [booking] = ipa.query(Booking)
+    assert booking.status == "exam_over"
+    r = ipa.book(later, cid)
+    assert r.status_code == 422 and "IPA-RT-2" in r.get_data(as_text=True)
+    assert ipa.post(f"/bookings/{booking.id}/outcome", outcome="absent").status_code == 200
+    assert ipa.query(Booking, Booking.id == booking.id)[0].status == "absent"
+    assert ipa.book(later, cid).status_code == 204
+
+
+def test_every_ipa_refusal_names_its_rule_on_the_generic_form(ipa):
+    """IPA-RT-1, IPA-RT-2, IPA-CH-2, IPA-CH-3 and IPA-PAY refusals come through the hook."""
+    cid = ipa.candidate()
+    ipa.attempt(cid, jst(2026, 3, 20, 10), "failed")
+    cases = [
+        (ipa.session(jst(2026, 4, 15, 10)), {}, "IPA-RT-2"),
+        (ipa.session(jst(2027, 4, 2, 10)), {}, "IPA-CH-2"),
+        (ipa.session(jst(2026, 7, 1, 10)), {"exemption_valid_until": "2026-06-30"}, "IPA-CH-3"),
+        (ipa.session(jst(2026, 5, 1, 10)), {"payment_method": "voucher", "voucher_code": "V-9",
+                                            "voucher_issued_on": "2025-05-01", "voucher_expires_on": "2026-03-31"},
+         "IPA-PAY"),
+    ]
+    for sid, form, rule in cases:
+        r = ipa.book(sid, cid, **form)
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422 and rule in html and 'data-field="session_id"' in html, rule
+    assert ipa.query(Booking) == []
