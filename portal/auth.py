@@ -8,8 +8,8 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
-from portal import db, htmx, login_limits
-from portal.models import User
+from portal import db, htmx, login_limits, rule_context
+from portal.models import Organization, User
 from portal.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -29,10 +29,19 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
+        """The signed-in user and, in the same statement, their organisation's rules
+        version (so that cached rule contexts cost no further statement)."""
         if not user_id.isdigit():
             return None
-        user = db.session().get(User, int(user_id))
-        return user if user is not None and user.active else None
+        session = db.session()
+        row = session.exec(select(User, Organization.rules_version)
+                           .join(Organization, Organization.id == User.organization_id)
+                           .where(User.id == int(user_id))).first()
+        if row is None or not row[0].active:
+            return None
+        user, version = row
+        rule_context.remember_version(session, user.organization_id, version)
+        return user
 
     @app.before_request
     def _require_login():

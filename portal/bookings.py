@@ -7,58 +7,29 @@ function is one unit of work run inside :func:`portal.db.transaction` by its cal
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Iterable
 
 from sqlmodel import Session, select
 
-from portal.models import (
-    Booking, BookingDeadline, CatalogEntry, ClosureDay, ExamSession, ProviderSettingValue,
-)
+from portal import recompute, rule_context
+from portal.models import Booking, BookingDeadline, ExamSession
 from portal.models import ACTIVE_STATUSES as ACTIVE
 from portal.providers import RuleContext
-from portal.rules import Exam, ClosureRule, DeadlineQuery, Msg, PolicyDecision
+from portal.rules import DeadlineQuery, PolicyDecision
 from portal.providers import current as providers
 
 
 # --------------------------------------------------------------------------- context
 
 
-def closure_rules(db: Session, organization_id: int, provider_id: str) -> list[ClosureRule]:
-    rows = db.exec(select(ClosureDay).where(ClosureDay.organization_id == organization_id,
-                                            ClosureDay.provider == provider_id)).all()
-    return [ClosureRule(r.start_date, r.end_date, Msg(r.label_ja, r.label_en or r.label_ja), r.yearly) for r in rows]
+# The organisation's rules (closures, settings, catalog) and the cached rule context built
+# from them live in portal.rule_context; these names stay here for their many callers.
 
-
-def settings(db: Session, organization_id: int, provider_id: str) -> dict:
-    rows = db.exec(select(ProviderSettingValue).where(ProviderSettingValue.organization_id == organization_id,
-                                                      ProviderSettingValue.provider == provider_id)).all()
-    return {r.key: r.value for r in rows if not r.key.startswith("_")}  # "_…" keys are the core's own
-
-
-def catalog(db: Session, organization_id: int, provider_id: str) -> list[Exam]:
-    """The organisation's catalog: the plugin's own (hook ``provider_catalog``) or the
-    plugin's catalog data with the organisation's edits and additions applied."""
-    base = providers().default_context(provider_id)
-    own = providers().catalog(base, organization_id)
-    if own is not None:
-        return list(own)
-    edits = {e.code: e for e in db.exec(select(CatalogEntry).where(
-        CatalogEntry.organization_id == organization_id, CatalogEntry.provider == provider_id)).all()}
-    exams = []
-    for exam in providers().info(provider_id).exams:
-        edit = edits.pop(exam.code, None)
-        exams.append(exam if edit is None else replace(
-            exam, name=edit.name, price=edit.price, duration_minutes=edit.duration_minutes or exam.duration_minutes))
-    exams.extend(Exam(e.code, e.name, e.price, e.duration_minutes) for e in edits.values())
-    return exams
-
-
-def org_context(db: Session, organization_id: int, provider_id: str) -> RuleContext:
-    """The provider's rules as this organisation configured them (closures, settings, catalog)."""
-    return providers().context(provider_id, closure_rules(db, organization_id, provider_id),
-                               settings(db, organization_id, provider_id), catalog(db, organization_id, provider_id))
+closure_rules = rule_context.closure_rules
+settings = rule_context.settings
+catalog = rule_context.catalog
+org_context = rule_context.org_context
 
 
 # --------------------------------------------------------------------------- seats
@@ -82,19 +53,15 @@ def store_deadlines(db: Session, ctx: RuleContext, booking: Booking, exam_sessio
 
 
 def recompute_deadlines(db: Session, organization_id: int, provider_id: str) -> int:
-    """Closures, settings or catalog changed: every plugin recomputes what it stores
-    (hook ``provider_recompute``; the core's bookings below through the default plugin)."""
-    return providers().recompute(org_context(db, organization_id, provider_id), organization_id)
+    """Closures, settings or catalog changed: every plugin's stored deadlines follow
+    (plan, then apply: :mod:`portal.recompute`). Returns how many deadlines changed."""
+    return recompute.recompute(db, org_context(db, organization_id, provider_id), organization_id)
 
 
 def recompute_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) -> int:
-    """Recompute the stored deadlines of the provider's active bookings."""
-    provider_id = ctx.provider.id
-    rows = db.exec(select(Booking, ExamSession).join(ExamSession, ExamSession.id == Booking.session_id).where(
-        Booking.organization_id == organization_id, Booking.provider == provider_id, Booking.status.in_(ACTIVE))).all()
-    for booking, exam_session in rows:
-        store_deadlines(db, ctx, booking, exam_session)
-    return len(rows)
+    """Recompute the stored deadlines of the provider's active bookings (set-based)."""
+    return recompute.apply_booking_deadlines(db, organization_id,
+                                             recompute.plan_booking_deadlines(db, ctx, organization_id))
 
 
 # --------------------------------------------------------------------------- lifecycle

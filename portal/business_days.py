@@ -107,6 +107,29 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _year_table(closures: tuple[ClosureRule, ...], year: int) -> tuple[list[int], dict[int, Msg]]:
+    """The business-day ordinals of ``year`` and the reason of every other day, built once
+    per process for each set of closure days (calendars with the same closures share them;
+    callers never mutate the result)."""
+    off: dict[int, Msg] = {}
+    for rule in closures:
+        for d in _closure_days(rule, year):
+            off.setdefault(d.toordinal(), rule.label)
+    for ordinal, name in _national_holidays(year).items():
+        off.setdefault(ordinal, Msg(f"祝日({name.ja})", f"national holiday ({name.en})"))
+    business: list[int] = []
+    for ordinal in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1):
+        if ordinal in off:
+            continue
+        reason = _weekend_reason(date.fromordinal(ordinal))
+        if reason is not None:
+            off[ordinal] = reason
+        else:
+            business.append(ordinal)
+    return business, off
+
+
 @dataclass(frozen=True)
 class Shift:
     """The result of counting business days: the day reached and what was skipped."""
@@ -135,25 +158,7 @@ class BusinessCalendar:
     def _year(self, year: int) -> tuple[list[int], dict[int, Msg]]:
         table = self._years.get(year)
         if table is None:
-            off: dict[int, Msg] = {}
-            for rule in self.closures:
-                for d in _closure_days(rule, year):
-                    off.setdefault(d.toordinal(), rule.label)
-            for ordinal, name in _national_holidays(year).items():
-                off.setdefault(ordinal, Msg(f"祝日({name.ja})", f"national holiday ({name.en})"))
-            first = date(year, 1, 1).toordinal()
-            last = date(year, 12, 31).toordinal()
-            business: list[int] = []
-            for ordinal in range(first, last + 1):
-                if ordinal in off:
-                    continue
-                reason = _weekend_reason(date.fromordinal(ordinal))
-                if reason is not None:
-                    off[ordinal] = reason
-                else:
-                    business.append(ordinal)
-            table = (business, off)
-            self._years[year] = table
+            table = self._years[year] = _year_table(self.closures, year)
         return table
 
     # ----------------------------------------------------------------- queries

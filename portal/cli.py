@@ -6,6 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from portal import whatif_cli
+    whatif_cli.init_app(app)
+
     @app.cli.command("migrate")
     def migrate_command():
         """Bring the database schema up to date (Alembic, core and plugin branches)."""

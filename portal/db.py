@@ -51,10 +51,16 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+WRITE_OPTION = "portal_write"  # execution option: this connection's transaction will write
+_WRITING = "portal.writing"  # Session.info key: the current transaction began as a write
+
+
 def _serialise_sqlite_writers(engine: Engine) -> None:
-    """SQLite allows one writer: take the write lock when a transaction begins
-    (BEGIN IMMEDIATE) so concurrent requests queue on the busy timeout instead of failing
-    with "database is locked" halfway through; WAL keeps readers unblocked."""
+    """SQLite allows one writer. In WAL mode readers never wait for it, so a transaction
+    that only reads begins deferred (``BEGIN``: no lock), while a unit of work
+    (:func:`transaction`) begins with ``BEGIN IMMEDIATE``: it takes the write lock first,
+    so concurrent writers queue on the busy timeout instead of failing with "database is
+    locked" halfway through."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -66,7 +72,27 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(db_session) -> None:
+    db_session.info.pop(_WRITING, None)
+
+
+def _begin_writing(db_session: Session) -> None:
+    """On SQLite, make the unit of work a write transaction from its first statement: a
+    read-only transaction the request already began (loading the user, say) is ended
+    first; it wrote nothing, and objects it loaded stay usable (``expire_on_commit=False``)."""
+    if db_session.info.get(_WRITING) or db_session.get_bind().dialect.name != "sqlite":
+        return
+    if db_session.in_transaction():
+        if db_session.new or db_session.dirty or db_session.deleted:
+            return  # changes made before the unit of work: they stay in the transaction that holds them
+        db_session.commit()
+    db_session.connection(execution_options={WRITE_OPTION: True})
+    db_session.info[_WRITING] = True
 
 
 def engine() -> Engine:
@@ -96,6 +122,7 @@ def transaction() -> Iterator[Session]:
     from portal import guard
     db_session = session()
     try:
+        _begin_writing(db_session)
         yield db_session
         db_session.commit()
     except guard.Conflict as conflict:
@@ -112,6 +139,35 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         db_session.rollback()
         raise
+
+
+@contextmanager
+def read_only() -> Iterator[Session]:
+    """A what-if unit of work: the request's session is swapped for one whose transaction
+    cannot write and takes no write lock (PostgreSQL ``READ ONLY``; SQLite a deferred
+    ``BEGIN`` with ``query_only``), so that hooks reading through :func:`session` see the
+    same data as a real save would, and whatever happens is rolled back at the end."""
+    connection = engine().connect()
+    sqlite = connection.dialect.name == "sqlite"
+    transaction = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA query_only = ON")
+    else:
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+    saved = g.pop("db_session", None)
+    g.db_session = Session(bind=connection, expire_on_commit=False)
+    try:
+        yield g.db_session
+    finally:
+        g.db_session.close()
+        if saved is None:
+            g.pop("db_session", None)
+        else:
+            g.db_session = saved
+        transaction.rollback()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
+        connection.close()
 
 
 def utcnow() -> datetime:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from datetime import datetime
 
     from portal.providers import RuleContext
+    from portal.recompute import DeadlineChange, PlanRecord
     from portal.rules import (
         AttemptRecord, BookingDecision, BookingFacts, Deadline, DeadlineQuery, DueItem, Exam, PolicyDecision, PolicyFacts, ProviderInfo,
         Quote, QuoteQuery, RetakeDecision, RetakeQuery, SessionItem,
@@ -130,7 +131,8 @@ def provider_booking_decision(ctx: RuleContext, action: str, facts: BookingFacts
 
 
 @hookspec
-def provider_due_items(ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
+def provider_due_items(ctx: RuleContext, organization_id: int, start: datetime, end: datetime,
+                       limit: int | None, kind: str | None) -> list[DueItem]:
     """The organisation's stored deadlines of this provider falling in ``[start, end)``.
 
     Collected from every plugin taking part in ``ctx.provider``'s questions (its own plugin
@@ -138,6 +140,11 @@ def provider_due_items(ctx: RuleContext, organization_id: int, start: datetime, 
     :class:`portal.rules.DueItem` (kind, moment, rule, explanation, what it is about and a
     link to act). The dashboard, the month calendar and the ICS feed are built from these,
     so a provider added later appears there without any change to those pages.
+
+    ``limit`` (the dashboard's pages) and ``kind`` may be left out of an implementation's
+    parameters: the core sorts, filters and cuts what it gets. A plugin with many records
+    should take both and return only its first ``limit`` items of that ``kind`` (when
+    given) in order of ``at``, from an indexed query.
     """
 
 
@@ -168,11 +175,43 @@ def provider_catalog(ctx: RuleContext, organization_id: int) -> list[Exam] | Non
 
 
 @hookspec
+def provider_recompute_plan(ctx: RuleContext, organization_id: int) -> list[DeadlineChange]:
+    """The deadlines this plugin stores for ``ctx.provider``'s records that the rules in
+    ``ctx`` would change: a list of :class:`portal.recompute.DeadlineChange` (``source`` names
+    your record type, ``records`` the ids of the records sharing that change; ``old_at`` None
+    for a deadline the rules now add, ``new_at`` None for one they drop). Compare with what is stored and return only what
+    differs. **Write nothing and take no lock**: the same answer is shown as a what-if preview
+    with a context whose closures or settings are not saved. Ask the provider once per
+    distinct question, not once per record.
+    """
+
+
+@hookspec
+def provider_recompute_apply(ctx: RuleContext, organization_id: int, changes: list[DeadlineChange]) -> int:
+    """Write the planned ``changes`` whose ``source`` is one of yours (ignore the others),
+    with set-based statements (one per distinct new value or a bulk update, never one query
+    per record). Runs inside the transaction that changed the rules, right after the plan;
+    return how many stored deadlines were written.
+    """
+
+
+@hookspec
+def provider_recompute_records(ctx: RuleContext, organization_id: int, records: list[tuple[str, int]]) -> list[PlanRecord]:
+    """Describe the ``records`` of a plan — (source, record id) pairs — whose source is one
+    of yours, for people: a :class:`portal.recompute.PlanRecord` each (what kind of record, who or what —
+    the candidate, the exam day —, the exam, a link, and the DueItem uid of its deadlines).
+    The what-if preview lists moved deadlines with them and the reminder digests match the
+    moves to their items by the uid. Read only; one query for all the ids, not one per record.
+    """
+
+
+@hookspec
 def provider_recompute(ctx: RuleContext, organization_id: int) -> int:
-    """Recompute the deadlines this provider's records store, because the organisation's
-    closure days, settings or catalog changed (``ctx`` already holds the new ones). Runs
-    inside the transaction that made the change; return how many records were updated.
-    The core's bookings answer through the built-in default plugin.
+    """One-step alternative to the two hooks above for a plugin that cannot plan (its
+    changes then do not appear in previews): recompute the deadlines this provider's
+    records store because the organisation's closure days, settings or catalog changed
+    (``ctx`` already holds the new ones). Runs inside the transaction that made the change;
+    return how many records were updated.
     """
 
 

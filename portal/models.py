@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from portal.db import AwareDateTime, utcnow
@@ -16,6 +16,10 @@ class Organization(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    #: Changes in the same transaction as any change of the organisation's rules (closure
+    #: days, settings, catalogs, brands in use): every process's cached rule contexts are
+    #: keyed by it (:mod:`portal.rule_context`).
+    rules_version: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class User(SQLModel, table=True):
@@ -119,7 +123,7 @@ class Booking(SQLModel, table=True):
     payment_method: str = Field(max_length=30)
     paid: bool = False
     amount: Optional[int] = None
-    payment_due_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    payment_due_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime, index=True)
     booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     first_booked_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     voucher_code: Optional[str] = Field(default=None, max_length=50)
@@ -140,7 +144,9 @@ class BookingDeadline(SQLModel, table=True):
     """A deadline computed by the provider's hook when the booking was made or changed."""
 
     __tablename__ = "booking_deadline"
-    __table_args__ = (UniqueConstraint("booking_id", "kind"),)
+    #: (organization_id, at) serves the dashboard's first page: the organisation's next deadlines.
+    __table_args__ = (UniqueConstraint("booking_id", "kind"),
+                      Index("ix_booking_deadline_organization_id_at", "organization_id", "at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
@@ -246,6 +252,27 @@ class CatalogEntry(SQLModel, table=True):
     name: str = Field(max_length=200)
     price: Optional[int] = None
     duration_minutes: Optional[int] = None
+
+
+class DeadlineMove(SQLModel, table=True):
+    """A stored deadline that a change of the organisation's rules moved (closure days,
+    settings, catalog): written with the save's audit entry, so that a reminder digest can
+    mark the deadline as changed (old → new) for the operators whose reminders cover it."""
+
+    __tablename__ = "deadline_move"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider: str = Field(max_length=50)
+    #: the DueItem uid of the deadline (dashboard, calendar, ICS and digests use the same)
+    uid: str = Field(max_length=200, index=True)
+    record: str = Field(max_length=30)  # booking | exam_day | group_session …
+    record_id: int
+    kind: str = Field(max_length=40)
+    old_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    new_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    rule: str = Field(default="", max_length=200)
+    moved_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
 
 
 class FormSubmission(SQLModel, table=True):

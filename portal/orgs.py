@@ -4,6 +4,7 @@ from __future__ import annotations
 from portal.providers import current as current_providers
 from sqlmodel import Session, select
 
+from portal import rule_context
 from portal.models import ClosureDay, Organization, ProviderSettingValue
 
 SEEDED_KEY = "_defaults_seeded"
@@ -44,16 +45,8 @@ def ensure_all_organizations(db: Session) -> int:
     return total
 
 
-ENABLED_KEY = "_enabled"
-
-
-def enabled_provider_ids(db: Session, organization_id: int) -> list[str]:
-    """Installed providers the organisation uses (all unless an admin disabled one)."""
-    providers = current_providers()
-    disabled = {row.provider for row in db.exec(select(ProviderSettingValue).where(
-        ProviderSettingValue.organization_id == organization_id, ProviderSettingValue.key == ENABLED_KEY)).all()
-        if row.value is False}
-    return [pid for pid in providers.ids() if pid not in disabled]
+ENABLED_KEY = rule_context.ENABLED_KEY
+enabled_provider_ids = rule_context.enabled_provider_ids  # cached per rules version
 
 
 def set_provider_enabled(db: Session, organization_id: int, provider_id: str, enabled: bool) -> bool:

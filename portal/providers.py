@@ -163,8 +163,14 @@ class Providers:
     def _collect(self, ctx: RuleContext, hook: str, **kwargs) -> list:
         return [item for group in self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs) for item in (group or [])]
 
-    def due_items(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
-        return self._collect(ctx, "provider_due_items", organization_id=organization_id, start=start, end=end)
+    def due_items(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime,
+                  limit: int | None = None, kind: str | None = None) -> list[DueItem]:
+        """The provider's due items in ``[start, end)`` ordered by ``at`` (its first ``limit``
+        of ``kind`` when given; plugins that ignore them are filtered and cut here)."""
+        items = self._collect(ctx, "provider_due_items", organization_id=organization_id, start=start, end=end,
+                              limit=limit, kind=kind)
+        items = sorted((i for i in items if not kind or i.kind == kind), key=lambda i: i.at)
+        return items if limit is None else items[:limit]
 
     def sessions(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime) -> list[SessionItem]:
         return self._collect(ctx, "provider_sessions", organization_id=organization_id, start=start, end=end)
@@ -175,8 +181,26 @@ class Providers:
     def catalog(self, ctx: RuleContext, organization_id: int) -> list[Exam] | None:
         return self._caller(ctx.provider.id, "provider_catalog")(ctx=ctx, organization_id=organization_id)
 
-    def recompute(self, ctx: RuleContext, organization_id: int) -> int:
+    def recompute_plan(self, ctx: RuleContext, organization_id: int) -> list:
+        """Every plugin's stored deadlines that ``ctx`` would change (portal.recompute)."""
+        return self._collect(ctx, "provider_recompute_plan", organization_id=organization_id)
+
+    def recompute_apply(self, ctx: RuleContext, organization_id: int, changes: list) -> int:
+        return sum(self._caller(ctx.provider.id, "provider_recompute_apply")(
+            ctx=ctx, organization_id=organization_id, changes=changes))
+
+    def recompute_records(self, ctx: RuleContext, organization_id: int, records: list) -> list:
+        """A plan's (source, record id) pairs described by the plugins that store them (portal.recompute)."""
+        return self._collect(ctx, "provider_recompute_records", organization_id=organization_id, records=records)
+
+    def recompute_legacy(self, ctx: RuleContext, organization_id: int) -> int:
+        """Plugins that recompute in one step (hook ``provider_recompute``, no plan to preview)."""
         return sum(self._caller(ctx.provider.id, "provider_recompute")(ctx=ctx, organization_id=organization_id))
+
+    def recompute(self, ctx: RuleContext, organization_id: int) -> int:
+        """Plan and apply (portal.recompute.recompute), inside the caller's transaction."""
+        from portal import db, recompute
+        return recompute.recompute(db.session(), ctx, organization_id)
 
     def demo_data(self, ctx: RuleContext, organization_id: int, user_id: int) -> None:
         self._caller(ctx.provider.id, "provider_demo_data")(ctx=ctx, organization_id=organization_id, user_id=user_id)

@@ -34,3 +34,32 @@ def make_booking(app, org_id, session_id, candidate_id, method="credit_card", pa
         with db.transaction() as s:
             b = bookings.book(s, org_id, None, bookings.NewBooking(candidate_id, session_id, method, paid, amount, due, voucher))
             return b.id
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine executes (``with StatementCounter(engine) as n: …; n.count``).
+    Transaction control (SQLite's explicit BEGIN) is not counted: PostgreSQL's driver sends it implicitly."""
+
+    def __init__(self, engine):
+        self.engine, self.statements = engine, []
+
+    def _record(self, _conn, _cursor, statement, *_args):
+        if not statement.lstrip().upper().startswith("BEGIN"):
+            self.statements.append(statement)
+
+    def __enter__(self):
+        from sqlalchemy import event
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc):
+        from sqlalchemy import event
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+def count_statements(app):
+    return StatementCounter(app.extensions["exam_portal.engine"])

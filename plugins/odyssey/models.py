@@ -18,8 +18,10 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.db import AwareDateTime, utcnow
+from portal.rule_context import watch
 
 
+@watch  # the organisation's Odyssey catalog: an edit changes the rules version (portal.rule_context)
 class OdysseySubject(SQLModel, table=True):
     __tablename__ = "odyssey_subject"
     __table_args__ = (UniqueConstraint("organization_id", "code"),)

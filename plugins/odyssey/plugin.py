@@ -88,10 +88,24 @@ def provider_catalog(ctx, organization_id):
 
 
 @hookimpl
-def provider_recompute(ctx, organization_id):
+def provider_recompute_plan(ctx, organization_id):
     from portal import db
-    from plugins.odyssey.services import recompute_open_deadlines
-    return recompute_open_deadlines(db.session(), ctx, organization_id)
+    from plugins.odyssey.services import plan_open_deadlines
+    return plan_open_deadlines(db.session(), ctx, organization_id)
+
+
+@hookimpl
+def provider_recompute_apply(ctx, organization_id, changes):
+    from portal import db
+    from plugins.odyssey.services import apply_open_deadlines
+    return apply_open_deadlines(db.session(), changes)
+
+
+@hookimpl
+def provider_recompute_records(ctx, organization_id, records):
+    from portal import db
+    from plugins.odyssey.services import describe_exam_days
+    return describe_exam_days(db.session(), organization_id, records)
 
 
 @hookimpl

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable, Mapping
 
-from flask import current_app
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from portal import audit
-from portal.bookings import closure_rules, settings as org_settings
+from portal.bookings import org_context
+from portal.recompute import DeadlineChange, PlanRecord
 from portal.providers import RuleContext
-from portal.rules import AttemptFact, BadInput, Exam, Msg, RuleRefusal, jst
+from portal.rules import AttemptFact, BadInput, Msg, RuleRefusal, jst
 
 from plugins.odyssey import contract, csv_import, deadlines, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects
@@ -64,10 +65,9 @@ def subjects(db: Session, org_id: int) -> dict[str, Subject]:
 
 
 def rule_context(db: Session, org_id: int) -> RuleContext:
-    """Odyssey's rules as this organisation has them: closures, settings and its catalog."""
-    exams: Iterable[Exam] = [s.to_exam() for s in subjects(db, org_id).values()]
-    return current_app.extensions["exam_portal.providers"].context(
-        PROVIDER_ID, closure_rules(db, org_id, PROVIDER_ID), org_settings(db, org_id, PROVIDER_ID), exams)
+    """Odyssey's rules as this organisation has them: closures, settings and its catalog
+    (hook ``provider_catalog``), cached per rules version by the core."""
+    return org_context(db, org_id, PROVIDER_ID)
 
 
 def venue(db: Session, org_id: int) -> OdysseyVenue:
@@ -439,12 +439,53 @@ def tests_in(db: Session, org_id: int, start, end) -> int:
     return len(rows)
 
 
-def recompute_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> int:
-    """Closure days changed: exam days not yet confirmed get their ODY-DL-1 deadline again
-    (a confirmed or later day keeps the deadline it was applied under)."""
-    days = db.exec(select(OdysseyExamDay).where(OdysseyExamDay.organization_id == org_id,
-                                                OdysseyExamDay.state == states.DRAFT)).all()
-    for day in days:
-        day.application_deadline = deadlines.application_deadline(ctx.calendar, jst(day.exam_start).date()).at
-        db.add(day)
-    return len(days)
+EXAM_DAY = "odyssey_exam_day"  # DeadlineChange.source of the exam days' application deadlines
+
+
+def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[DeadlineChange]:
+    """Exam days not yet confirmed whose ODY-DL-1 deadline the rules in ``ctx`` move (a
+    confirmed or later day keeps the deadline it was applied under). Reads only."""
+    rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start, OdysseyExamDay.application_deadline).where(
+        OdysseyExamDay.organization_id == org_id, OdysseyExamDay.state == states.DRAFT)).all()
+    answers: dict[date, object] = {}
+    moving: dict[tuple, list[int]] = {}  # (exam day, stored deadline) → exam days
+    for day_id, exam_start, stored in rows:
+        exam_day = jst(exam_start).date()
+        if exam_day not in answers:
+            answers[exam_day] = deadlines.application_deadline(ctx.calendar, exam_day)
+        if answers[exam_day].at != stored:
+            moving.setdefault((exam_day, stored), []).append(day_id)
+    return [DeadlineChange(EXAM_DAY, tuple(ids), answers[day].kind, stored, answers[day].at, answers[day].rule,
+                           answers[day].explanation) for (day, stored), ids in moving.items()]
+
+
+def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
+    """One UPDATE per planned change, guarded on the planned old deadline and the draft
+    state: a day changed since the plan was computed refuses the whole recompute."""
+    from portal import guard
+    table = OdysseyExamDay.__table__
+    count = 0
+    for c in changes:
+        if c.source == EXAM_DAY:
+            guard.guarded(db, update(table).where(table.c.id.in_(c.records), table.c.application_deadline == c.old_at,
+                                                  table.c.state == states.DRAFT).values(application_deadline=c.new_at),
+                          lambda: guard.Conflict("deadlines_changed", Msg(
+                              "期限の再計算中に試験日が変更されたため、保存していません。もう一度お試しください。",
+                              "An exam day changed while its deadlines were being recomputed, so nothing was saved. "
+                              "Try again.")), expected=len(c.records))
+            count += len(c.records)
+    return count
+
+
+def describe_exam_days(db: Session, org_id: int, wanted: Iterable[tuple[str, int]]) -> list[PlanRecord]:
+    """The exam days among a plan's records, as the dashboard names them (portal.recompute)."""
+    from flask import has_request_context, url_for
+    ids = sorted({record for source, record in wanted if source == EXAM_DAY})
+    if not ids:
+        return []
+    rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start).where(
+        OdysseyExamDay.organization_id == org_id, OdysseyExamDay.id.in_(ids))).all()
+    return [PlanRecord(EXAM_DAY, day_id, Msg("試験日", "exam day"), f"{jst(start):%Y-%m-%d %H:%M} 試験日", None,
+                       url_for("odyssey.day", day_id=day_id) if has_request_context() else None,
+                       f"{PROVIDER_ID}-{{kind}}-day-{day_id}")
+            for day_id, start in rows]

@@ -11,7 +11,7 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from portal import audit, db, htmx
+from portal import audit, db, htmx, whatif
 from portal.auth import require_admin
 from portal.rules import AttemptFact, BadInput, Msg, RuleError
 from portal.rules import parse
@@ -302,13 +302,14 @@ def delete_import(day_id: int):
 # --------------------------------------------------------------------------- catalog (admin)
 
 
-def _catalog(status=200, error=None, edited=None):
+def _catalog(status=200, error=None, edited=None, preview=None, preview_code=None):
     s = db.session()
     services.ensure_catalog(s, org_id())
     s.commit()
     rows = s.exec(scoped(OdysseySubject).order_by(OdysseySubject.family, OdysseySubject.code)).all()
     return htmx.render("odyssey/catalog.html", "odyssey/partials/catalog_table.html", status=status, rows=rows,
-                       error=error, edited=edited, families=FAMILIES, **_ctx_common())
+                       error=error, edited=edited, families=FAMILIES, preview=preview, preview_code=preview_code,
+                       **_ctx_common())
 
 
 @bp.get("/catalog")
@@ -320,34 +321,75 @@ CATALOG_AMOUNTS = ("price_general", "price_student", "price_student_or_teacher",
                    "price_certificate_holder", "commission", "voucher_commission")
 
 
+def _subject_input(form) -> tuple[str, str, str, dict[str, int | None], bool]:
+    """(code, name, family, amounts, active) from a subject form, or a BadInput."""
+    code = (form.get("code") or "").strip()
+    name = (form.get("name") or "").strip()
+    family = form.get("family")
+    if not code or len(code) > 50:
+        raise BadInput("invalid_field", Msg("科目コードを50文字以内で入力してください。", "Enter a code (50 characters at most)."), "code")
+    if not name:
+        raise BadInput("missing_field", Msg("科目名を入力してください。", "Enter a name."), "name")
+    if family not in FAMILIES:
+        raise BadInput("invalid_field", Msg("試験の系統(再受験ルールの区分)を選んでください。", "Choose a family."), "family")
+    return code, name[:200], family, {k: int_field(form, k) for k in CATALOG_AMOUNTS}, form.get("active", "on") == "on"
+
+
+def _apply_subject(row: OdysseySubject, name: str, family: str, amounts: dict, active: bool) -> None:
+    row.name, row.family, row.active = name, family, active
+    for k, v in amounts.items():
+        setattr(row, k, v)
+
+
+def _subject_edit(code: str, name: str, family: str, amounts: dict, active: bool) -> whatif.RulesEdit:
+    """The what-if of a subject edit: Odyssey's catalog as it would be once saved."""
+
+    def edited_catalog(s):
+        edited = dict(services.subjects(s, org_id()))
+        row = OdysseySubject(organization_id=org_id(), code=code, name=name, family=family)
+        _apply_subject(row, name, family, amounts, active)
+        if active:
+            edited[code] = services.subject_of(row)
+        else:
+            edited.pop(code, None)
+        return [subject.to_exam() for subject in edited.values()]
+
+    return whatif.RulesEdit(exams=edited_catalog)
+
+
+@bp.post("/catalog/preview")
+def preview_subject():
+    """The deadlines a subject edit would move (core what-if, with this catalog as edited)."""
+    require_admin()
+    try:
+        edit = _subject_edit(*_subject_input(request.form))
+    except RuleError as exc:
+        return whatif.partial(errors={exc.field or "_": exc.message})
+    return whatif.partial(whatif.preview(org_id(), services.PROVIDER_ID, edit))
+
+
 @bp.post("/catalog")
 def save_subject():
     """Add or edit a subject (admins). Amounts are integer yen or blank (unknown)."""
     require_admin()
     form = request.form
     try:
-        code = (form.get("code") or "").strip()
-        name = (form.get("name") or "").strip()
-        family = form.get("family")
-        if not code or len(code) > 50:
-            raise BadInput("invalid_field", Msg("科目コードを50文字以内で入力してください。", "Enter a code (50 characters at most)."), "code")
-        if not name:
-            raise BadInput("missing_field", Msg("科目名を入力してください。", "Enter a name."), "name")
-        if family not in FAMILIES:
-            raise BadInput("invalid_field", Msg("試験の系統(再受験ルールの区分)を選んでください。", "Choose a family."), "family")
-        amounts = {k: int_field(form, k) for k in CATALOG_AMOUNTS}
+        code, name, family, amounts, active = _subject_input(form)
+        shown = whatif.confirmed(org_id(), services.PROVIDER_ID, _subject_edit(code, name, family, amounts, active),
+                                 whatif.form_fingerprint(form))
         with db.transaction() as s:
             row = s.exec(scoped(OdysseySubject).where(OdysseySubject.code == code)).first()
             before = audit.snapshot(row) if row else None
-            if row is None:
-                row = OdysseySubject(organization_id=org_id(), code=code, name=name, family=family)
-            row.name, row.family, row.active = name[:200], family, form.get("active", "on") == "on"
-            for k, v in amounts.items():
-                setattr(row, k, v)
-            s.add(row)
+            with whatif.recomputing(s, org_id(), services.PROVIDER_ID, shown) as done:
+                if row is None:
+                    row = OdysseySubject(organization_id=org_id(), code=code, name=name, family=family)
+                _apply_subject(row, name, family, amounts, active)
+                s.add(row)
             s.flush()
             audit.record(s, org_id(), current_user.id, "update" if before else "create", "odyssey_subject", row.id,
-                         before, audit.snapshot(row))
+                         before, {**audit.snapshot(row), **done.audit()})
+    except whatif.PlanChanged as exc:
+        return _catalog(422, exc.message, preview=exc.preview, preview_code=(form.get("code") or "").strip())
     except RuleError as exc:
         return _catalog(422, exc.message)
     return _catalog(edited=code)

@@ -14,21 +14,27 @@ from portal.rules import AttemptRecord, DueItem, Msg, SessionItem
 
 
 @hookimpl
-def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime):
+def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime, limit: int | None,
+                       kind: str | None):
+    """One indexed query (booking_deadline (organization_id, at)), ordered and cut by ``limit``."""
     if not ctx.provider.bookings:
         return []
-    rows = db.session().exec(
-        select(BookingDeadline, Booking, Candidate)
-        .join(Booking, Booking.id == BookingDeadline.booking_id)
-        .join(Candidate, Candidate.id == Booking.candidate_id)
-        .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
-               Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)
-    ).all()
-    return [DueItem(provider=ctx.provider.id, kind=d.kind, at=d.at, rule=d.rule,
-                    explanation=Msg(d.explanation_ja, d.explanation_en or d.explanation_ja),
-                    subject=f"{c.display_name} — {b.exam}", url=url_for("bookings.detail", booking_id=b.id),
-                    uid=f"{ctx.provider.id}-{d.kind}-booking-{b.id}")
-            for d, b, c in rows]
+    query = (select(BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule, BookingDeadline.explanation_ja,
+                    BookingDeadline.explanation_en, Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
+             .join(Booking, Booking.id == BookingDeadline.booking_id)
+             .join(Candidate, Candidate.id == Booking.candidate_id)
+             .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
+                    Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)
+             .order_by(BookingDeadline.at, BookingDeadline.id))
+    if kind:
+        query = query.where(BookingDeadline.kind == kind)
+    if limit is not None:
+        query = query.limit(limit)
+    provider = ctx.provider.id
+    return [DueItem(provider=provider, kind=kind_, at=at, rule=rule, explanation=Msg(ja, en or ja),
+                    subject=f"{family} {given} — {exam}", url=url_for("bookings.detail", booking_id=booking_id),
+                    uid=f"{provider}-{kind_}-booking-{booking_id}")
+            for kind_, at, rule, ja, en, booking_id, exam, family, given in db.session().execute(query)]
 
 
 @hookimpl
@@ -53,11 +59,23 @@ def provider_attempts(ctx, organization_id: int, candidate_id: int):
 
 
 @hookimpl
-def provider_recompute(ctx, organization_id: int):
-    if not ctx.provider.bookings:
-        return 0
-    from portal.bookings import recompute_booking_deadlines
-    return recompute_booking_deadlines(db.session(), ctx, organization_id)
+def provider_recompute_plan(ctx, organization_id: int):
+    """Every provider's core ``Booking`` rows, whichever pages book them (the core's when
+    ``bookings`` is set, or a plugin's own pages on the core tables)."""
+    from portal.recompute import plan_booking_deadlines
+    return plan_booking_deadlines(db.session(), ctx, organization_id)
+
+
+@hookimpl
+def provider_recompute_apply(ctx, organization_id: int, changes):
+    from portal.recompute import apply_booking_deadlines
+    return apply_booking_deadlines(db.session(), organization_id, changes)
+
+
+@hookimpl
+def provider_recompute_records(ctx, organization_id: int, records):
+    from portal.recompute import describe_bookings
+    return describe_bookings(db.session(), ctx, organization_id, records)
 
 
 @hookimpl

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import calendar as month_grid
+import heapq
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from itertools import groupby
+from itertools import groupby, islice
 
 from flask import Blueprint, request
 
@@ -21,6 +22,8 @@ from portal.scoping import org_id
 bp = Blueprint("dashboard", __name__)
 
 DAY_CHOICES = (3, 5, 10, 20)
+PAGE_SIZE = 50  # deadlines per dashboard page
+MAX_PAGE = 1000  # deeper pages: narrow the filters instead
 NATIONAL = BusinessCalendar()  # the operator's own business days: weekends and national holidays
 
 
@@ -30,11 +33,14 @@ def contexts(organization_id: int, provider_filter: str = "") -> list[RuleContex
             if not provider_filter or pid == provider_filter]
 
 
-def due_items(ctxs: list[RuleContext], organization_id: int, start: datetime, end: datetime, kind: str = ""):
-    """The providers' stored deadlines in ``[start, end)`` (hook provider_due_items)."""
-    items = [i for ctx in ctxs for i in providers().due_items(ctx, organization_id, start, end)
-             if not kind or i.kind == kind]
-    return sorted(items, key=lambda i: (i.at, i.provider, i.subject))
+def due_items(ctxs: list[RuleContext], organization_id: int, start: datetime, end: datetime, kind: str = "",
+              limit: int | None = None):
+    """The providers' stored deadlines in ``[start, end)`` in order of time (hook
+    provider_due_items); with ``limit``, the first ``limit`` of them, each provider asked
+    for no more than that."""
+    per_provider = [providers().due_items(ctx, organization_id, start, end, limit, kind or None) for ctx in ctxs]
+    items = heapq.merge(*per_provider, key=lambda i: (i.at, i.provider))
+    return list(items if limit is None else islice(items, limit))
 
 
 def sessions(ctxs: list[RuleContext], organization_id: int, start: datetime, end: datetime):
@@ -63,13 +69,17 @@ def dashboard():
     kind = args.get("kind", "")
     now = now_jst()
     end = window_end(now, days)
+    page = min(int(args["page"]), MAX_PAGE) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
     ctxs = [org_context(db.session(), org_id(), p.id) for p in enabled if not provider_filter or p.id == provider_filter]
-    items = due_items(ctxs, org_id(), now, end, kind)
+    items = due_items(ctxs, org_id(), now, end, kind, limit=page * PAGE_SIZE + 1)
+    has_next = len(items) > page * PAGE_SIZE
+    items = items[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     groups = [(day, list(group)) for day, group in groupby(items, key=lambda i: jst(i.at).date())]
     kinds = sorted({k for p in enabled for k in p.deadline_kinds})
     filters = {"days": days, "provider": provider_filter, "kind": kind}
     return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=filters,
-                       kinds=kinds, day_choices=DAY_CHOICES, until=end - timedelta(seconds=1), enabled=enabled)
+                       kinds=kinds, day_choices=DAY_CHOICES, until=end - timedelta(seconds=1), enabled=enabled,
+                       page=page, has_next=has_next)
 
 
 def _month(value: str | None, today: date) -> date:
