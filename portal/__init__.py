@@ -16,9 +16,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from portal import crypto, db, headers, htmx, inputs, login_limits
 from portal.api import API_PREFIX
-from portal.i18n import DEFAULT, SUPPORTED, request_language
-from portal.plugins import make_plugin_manager
-from portal.providers import Providers
+from portal.i18n import DEFAULT, SUPPORTED, TemplateTranslations, request_language
+from portal.plugins import enabled_names, make_plugin_manager
+from portal.providers import PluginFailure, Providers
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -66,8 +66,10 @@ def _too_large():
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[object] | None = None) -> Flask:
-    """The app factory. ``test_config`` may set ``DATABASE_URL`` and ``TESTING``;
-    ``plugins`` registers extra plugin objects (tests, embedding applications)."""
+    """The app factory. ``test_config`` may set ``DATABASE_URL``, ``TESTING`` and
+    ``EXAM_PORTAL_PLUGINS`` (entry-point names to load, a list or a comma-separated string;
+    default: the environment variable, else all); ``plugins`` registers extra plugin objects
+    (tests, embedding applications)."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
                 static_folder="static")
     inputs.install_converter(app)  # the bounded <int:…> converter must be in place before any route
@@ -97,23 +99,28 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     app.extensions["exam_portal.engine"] = db.make_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(db.close_session)
 
-    pm = make_plugin_manager(extra=plugins or [])
+    selection = app.config.get("EXAM_PORTAL_PLUGINS")  # else the environment variable
+    if isinstance(selection, str):
+        selection = enabled_names(selection) or ()
+    pm = make_plugin_manager(only=selection, extra=plugins or [])
     providers = Providers(pm)
     app.extensions["exam_portal.pm"] = pm
     app.extensions["exam_portal.providers"] = providers
+    # Plugin folders first, as datasette does: a plugin may override a core template.
     app.jinja_loader = ChoiceLoader([
-        FileSystemLoader(str(ROOT / "templates")),
         *(FileSystemLoader(str(folder)) for folder in providers.template_folders()),
+        FileSystemLoader(str(ROOT / "templates")),
     ])
 
-    # The core's catalog plus each plugin package's own (merged by Flask-Babel).
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
-        [str(Path(__file__).parent / "translations"),
-         *(str(folder / "translations") for folder in providers.plugin_folders() if (folder / "translations").is_dir())])
+    # The core's catalog is the default domain; each plugin package translates in its own.
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     csrf.init_app(app)
     headers.init_app(app)
     login_limits.init_app(app)
+    from portal.reminders import configure_mail
+    configure_mail(app)
     babel.init_app(app, locale_selector=request_language)
+    TemplateTranslations(providers.plugin_folders()).install(app.jinja_env)
     from portal import auth
     auth.init_app(app, login_manager)
     inputs.init_app(app)
@@ -138,6 +145,29 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     def upload_limit() -> str:
         """The upload limit as people read it, for the upload forms and the 413 page."""
         return f"{app.config['UPLOAD_MAX_BYTES'] / (1024 * 1024):g}MB"
+
+    @app.errorhandler(PluginFailure)
+    def _plugin_failure(exc: PluginFailure):
+        if request.path.startswith(API_PREFIX + "/"):
+            return api.rule_error(exc)
+        return _plugin_error_page(exc.provider, exc.plugin)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        """An exception in a plugin's own pages: an error page naming the provider."""
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        blueprint = request.blueprint
+        if blueprint in providers and not request.path.startswith(API_PREFIX + "/"):
+            label = providers.record_of(blueprint).label
+            app.logger.error("plugin %s failed in %s", label, request.endpoint, exc_info=exc)
+            return _plugin_error_page(blueprint, label)
+        raise exc
+
+    def _plugin_error_page(provider_id: str, plugin: str):
+        from flask import render_template
+        info = providers.info(provider_id)
+        return render_template("errors/plugin.html", info=info, plugin=plugin), 502
 
     @app.before_request
     def _ui_language():

@@ -56,7 +56,7 @@ def _error(code: str, message: str, field: str | None, status: int):
 
 
 @bp.errorhandler(RuleError)
-def _rule_error(exc: RuleError):
+def rule_error(exc: RuleError):
     return _error(exc.code, exc.message.text(request_language()), exc.field, exc.status)
 
 

@@ -15,7 +15,7 @@ from portal.redirects import safe_next
 bp = Blueprint("auth", __name__)
 
 #: Endpoints reachable without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "web.set_language", "web.health", "feeds.ics"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "web.plugin_static", "web.set_language", "web.health", "feeds.ics"}
 PUBLIC_BLUEPRINTS = {"api"}
 
 

@@ -48,7 +48,8 @@ def store_deadlines(db: Session, ctx: RuleContext, booking: Booking, exam_sessio
     for d in answers:
         db.add(BookingDeadline(organization_id=booking.organization_id, booking_id=booking.id, kind=d.kind, at=d.at,
                                rule=d.rule, explanation_ja=d.explanation.ja, explanation_en=d.explanation.en))
-    booking.next_deadline_at = min((d.at for d in answers), default=None)
+    # a deadline already past when booked is closed: it is never the "next" one
+    booking.next_deadline_at = min((d.at for d in answers if d.at >= booking.booked_at), default=None)
     db.add(booking)
 
 

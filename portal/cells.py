@@ -22,6 +22,7 @@ def formula_safe(value: Any) -> Any:
 
 
 def formula_safe_row(values: Any) -> list[Any]:
+    """Every value of a row through :func:`formula_safe`."""
     return [formula_safe(v) for v in values]
 
 

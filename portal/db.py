@@ -121,16 +121,19 @@ def transaction() -> Iterator[Session]:
     any other; see :mod:`portal.guard`."""
     from portal import guard
     db_session = session()
+    audited = len(g.get("audited", ()))  # changes audited so far in this request (portal.notify)
     try:
         _begin_writing(db_session)
         yield db_session
         db_session.commit()
     except guard.Conflict as conflict:
         db_session.rollback()
+        _forget_audited(audited)
         guard.log_conflict(conflict)
         raise
     except DBAPIError as exc:
         db_session.rollback()
+        _forget_audited(audited)
         conflict = guard.translate(exc)
         if conflict is None:
             raise
@@ -138,7 +141,14 @@ def transaction() -> Iterator[Session]:
         raise conflict from None
     except BaseException:
         db_session.rollback()
+        _forget_audited(audited)
         raise
+
+
+def _forget_audited(count: int) -> None:
+    """A rolled-back unit of work changed nothing: drop its audit notes (success messages)."""
+    if "audited" in g:
+        del g.audited[count:]
 
 
 @contextmanager

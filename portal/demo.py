@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import secrets
 from datetime import time, timedelta, datetime
+from pathlib import Path
+
+from flask import current_app
 
 from portal.providers import current as current_providers
 from sqlmodel import select
 
 from portal import bookings, db
+from werkzeug.security import check_password_hash
+
 from portal.auth import hash_password
-from portal.models import Candidate, ExamSession, Organization, User
+from portal.models import Candidate, ExamSession, Organization, ReminderPreference, User
 from portal.orgs import create_organization
 from portal.rules import JST, STORE_METHODS
 from portal.rules.parse import now_jst
@@ -18,9 +23,30 @@ DEMO_ORG = "デモ情報専門学校"
 DEMO_EMAIL = "operator@demo.example.jp"
 
 
-def seed_demo() -> tuple[str, str]:
-    """Idempotent: creates the demo data once; every run sets and returns a fresh password."""
+def _login_file() -> Path:
+    return Path(current_app.instance_path) / "demo_login"
+
+
+def demo_password(new: bool = False) -> tuple[str, bool]:
+    """The demo operator's password, kept in the instance folder so that every
+    ``make run`` prints the same login until ``make reset-demo`` (which removes it).
+    Returns (password, whether it was made now). Demo use only."""
+    path = _login_file()
+    if path.exists() and not new:
+        saved = path.read_text().strip()
+        if saved:
+            return saved, False
     password = secrets.token_urlsafe(9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password, True
+
+
+def seed_demo(new_password: bool = False) -> tuple[str, str]:
+    """Idempotent: creates the demo data once; the login stays the same on later runs
+    (a new password only with ``new_password`` or after ``make reset-demo``)."""
+    password, made_now = demo_password(new_password)
     with db.transaction() as s:
         user = s.exec(select(User).where(User.email == DEMO_EMAIL)).first()
         if user is None:
@@ -33,7 +59,9 @@ def seed_demo() -> tuple[str, str]:
             providers = current_providers()
             for info in providers.all():  # each plugin adds its own records (exam days, groups…)
                 providers.demo_data(bookings.org_context(s, org.id, info.id), org.id, user.id)
-        else:
+            # the operator is reminded of every deadline three business days ahead
+            s.add(ReminderPreference(organization_id=org.id, user_id=user.id, enabled=True, days_ahead=3))
+        elif made_now or not check_password_hash(user.password_hash, password):
             user.password_hash = hash_password(password)
             s.add(user)
     return DEMO_EMAIL, password

@@ -1,7 +1,7 @@
 """The plugin contract of exam-portal. These docstrings are the plugin documentation.
 
 A provider plugin is a module (or object) registered through the ``exam_portal``
-entry-point group; it implements some of these hooks with ``@portal.plugins.hookimpl``.
+entry-point group; it implements some of these hooks with ``@portal.sdk.hookimpl``.
 The core knows no provider by name: everything it shows about a provider comes through
 these hooks.
 
@@ -12,12 +12,15 @@ providers) registered, so a provider's implementation never sees another provide
 questions, and may still check ``ctx.provider.id`` for clarity.
 
 **Adjusting an answer.** A plugin that is not a provider (a venue's house rules, say) may
-wrap a rule hook with ``@hookimpl(wrapper=True)``: it receives the provider's answer from
-``yield`` and returns the adjusted one, without touching the provider's code.
+only wrap a rule hook, with ``@hookimpl(wrapper=True)``: it receives the provider's answer
+from ``yield`` and returns the adjusted one, without touching the provider's code. A
+non-provider plugin answering a rule hook itself stops start-up.
 
-**Errors.** Raise :class:`portal.rules.BadInput` / :class:`~portal.rules.MissingFact` for
-malformed or missing input (HTTP 400), :class:`~portal.rules.UnknownExam` (404) for an exam
-not in the catalog, :class:`~portal.rules.RuleRefusal` (422) for input the rules refuse.
+**Errors.** Raise :class:`portal.sdk.BadInput` / :class:`~portal.sdk.MissingFact` for
+malformed or missing input (HTTP 400), :class:`~portal.sdk.UnknownExam` (404) for an exam
+not in the catalog, :class:`~portal.sdk.RuleRefusal` (422) for input the rules refuse. Any
+other exception is a bug of the plugin: the API answers ``502 provider_error``, a page an
+error naming the provider, and the log names the plugin and its version.
 
 Every answer carries ``rule`` (comma-separated rule IDs of ``shared/rulebooks/README.md``)
 and an ``explanation`` (:class:`portal.rules.Msg`, Japanese and English) that names the days
@@ -236,8 +239,17 @@ def portal_housekeeping(now: datetime) -> list[str]:
 def portal_retention_schedule(organization_id: int, now: datetime) -> list[Any]:
     """What personal data of ``organization_id`` this plugin's housekeeping will purge, and
     when, for the admin page 個人データの削除予定: a list of
-    :class:`portal.retention.PlannedPurge` (what, when, rule ID). Read through
-    ``portal.db.session()`` with a fixed number of queries, whatever the count.
+    :class:`portal.sdk.PlannedPurge` (what, when, rule ID). Read through
+    ``portal.sdk.db.session()`` with a fixed number of queries, whatever the count.
+    """
+
+
+@hookspec
+def portal_audit_labels() -> dict[str, Any]:
+    """How the audit log names this plugin's records: a dict with any of ``actions``,
+    ``entities`` and ``fields`` (key → translated label, e.g. ``lazy_gettext``) and
+    ``links`` (entity → function of the record id returning its URL). Keys the plugin
+    does not name are shown as they are.
     """
 
 

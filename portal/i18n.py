@@ -22,3 +22,113 @@ def request_language() -> str:
     if "ui_language" in g:  # the UI's choice is known (set before the views run): it will not change
         g.request_language = lang
     return lang
+
+
+# --------------------------------------------------------------------------- translation domains
+#
+# The core's catalog is Flask-Babel's default domain. Each plugin package has its own
+# domain (its ``translations/`` folder), so one plugin's "キャンセル" → "Cancellation" never
+# changes the core's "Cancel" (or another plugin's). A template string is translated in
+# the domain of the package whose file it is written in; plugin Python code asks for its
+# package's domain with :func:`plugin_translator`.
+
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from flask_babel import Domain, get_translations  # noqa: E402
+
+_DOMAINS: dict[Path, Domain] = {}
+
+#: Tests set a list here to record ``(template file, msgid, text)`` of every template gettext.
+TRACE: list[tuple[str, str, str]] | None = None
+
+
+def plugin_domain(folder: Path) -> Domain:
+    """The Flask-Babel domain of the plugin package in ``folder`` (``translations/`` there)."""
+    folder = Path(folder).resolve()
+    domain = _DOMAINS.get(folder)
+    if domain is None:
+        domain = _DOMAINS[folder] = Domain(translation_directories=[str(folder / "translations")])
+    return domain
+
+
+class Translator:
+    """gettext functions bound to one plugin's domain, falling back to the core's catalog
+    for a string the plugin does not translate itself."""
+
+    def __init__(self, domain: Domain | None):
+        self.domain = domain
+
+    def gettext(self, string: str, **variables) -> str:
+        text = self.domain.get_translations().ugettext(string) if self.domain is not None else string
+        if text == string:
+            text = get_translations().ugettext(string)
+        return text % variables if variables else text
+
+    def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
+        variables.setdefault("num", num)
+        translations = self.domain.get_translations() if self.domain is not None else get_translations()
+        text = translations.ungettext(singular, plural, num)
+        if text in (singular, plural):
+            text = get_translations().ungettext(singular, plural, num)
+        return text % variables
+
+    def lazy_gettext(self, string: str, **variables):
+        from flask_babel import LazyString
+        return LazyString(self.gettext, string, **variables)
+
+    _ = gettext
+
+
+def plugin_translator(package: str | Path) -> Translator:
+    """The translator of a plugin package, by module name (``__name__``) or folder."""
+    if isinstance(package, str):
+        module = sys.modules[package]
+        folder = Path(module.__file__).parent
+        while not (folder / "translations").is_dir() and folder.parent != folder and (folder.parent / "__init__.py").exists():
+            folder = folder.parent
+    else:
+        folder = Path(package)
+    return Translator(plugin_domain(folder) if (folder / "translations").is_dir() else None)
+
+
+class TemplateTranslations:
+    """Jinja's gettext callables: the domain is chosen by the template file the string is
+    written in (found from the calling frame: Jinja's compiled template module keeps its
+    file name), so a core template included by a plugin's page, or a plugin's partial
+    included by a core page, each translate in their own domain."""
+
+    def __init__(self, plugin_folders: list[Path]):
+        self.roots = [(str(Path(f).resolve() / "templates") + os.sep, plugin_translator(Path(f)))
+                      for f in plugin_folders if (Path(f) / "templates").is_dir()]
+        self.core = Translator(None)
+        self._by_file: dict[str, Translator] = {}
+
+    def _translator(self) -> tuple[str, Translator]:
+        frame = sys._getframe(2)
+        while frame is not None:
+            g = frame.f_globals
+            if "environment" in g and "blocks" in g and "__file__" in g:
+                filename = g["__file__"]
+                translator = self._by_file.get(filename)
+                if translator is None:
+                    resolved = os.path.realpath(filename)
+                    translator = next((t for root, t in self.roots if resolved.startswith(root)), self.core)
+                    self._by_file[filename] = translator
+                return filename, translator
+            frame = frame.f_back
+        return "", self.core
+
+    def gettext(self, string: str) -> str:
+        filename, translator = self._translator()
+        text = translator.gettext(string)
+        if TRACE is not None:
+            TRACE.append((filename, string, text))
+        return text
+
+    def ngettext(self, singular: str, plural: str, num: int) -> str:
+        return self._translator()[1].ngettext(singular, plural, num)
+
+    def install(self, jinja_env) -> None:
+        jinja_env.install_gettext_callables(gettext=self.gettext, ngettext=self.ngettext, newstyle=True)

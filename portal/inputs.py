@@ -50,6 +50,7 @@ class InvalidInput(BadInput):
 
 
 def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds NUL or another control character (tab and newline allowed)."""
     return bool(CONTROL_CHARACTERS.search(text))
 
 

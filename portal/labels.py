@@ -1,23 +1,10 @@
-"""Display names of the vocabulary the rules use (kinds, payment methods, states)."""
+"""Display names of the vocabulary the pages use. A provider's own words (deadline kinds,
+payment methods) come from the provider (``ProviderInfo.vocabulary``); the core keeps only
+its own (booking states, outcomes, roles)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-DEADLINE_KINDS = {
-    "change": _l("変更期限"),
-    "cancel": _l("キャンセル期限"),
-    "application": _l("申込締切"),
-    "payment": _l("入金期日"),
-    "late_addition": _l("追加申込"),
-    "self_exam_request": _l("自校受験申請"),
-}
-PAYMENT_METHODS = {
-    "credit_card": _l("クレジットカード"),
-    "convenience_store": _l("コンビニ払い"),
-    "pay_easy": _l("Pay-easy"),
-    "voucher": _l("受験チケット(バウチャー)"),
-    "invoice": _l("請求書払い"),
-}
 STATUSES = {
     "booked": _l("予約中"),
     "refund_pending": _l("返金待ち"),
@@ -29,6 +16,7 @@ STATUSES = {
 }
 OUTCOMES = {"passed": _l("合格"), "failed": _l("不合格"), "absent": _l("欠席")}
 ROLES = {"admin": _l("管理者"), "staff": _l("担当者")}
+ACCOUNT_TYPES = {"ordinary": _l("普通"), "current": _l("当座"), "savings": _l("貯蓄")}
 REQUIREMENTS = {
     "card_reauthorization": _l("カード再与信が必要"),
 }
@@ -40,9 +28,30 @@ def _lookup(table):
     return label
 
 
-deadline_label = _lookup(DEADLINE_KINDS)
-payment_label = _lookup(PAYMENT_METHODS)
+def vocabulary_label(key: str, provider: str | None = None, lang: str | None = None) -> str:
+    """A provider's label of ``key`` in the request's language: the named provider's,
+    else the first installed provider that has the word, else the key itself."""
+    from portal.i18n import request_language
+    from portal.providers import current
+    registry = current()
+    infos = [registry.info(provider)] if provider in registry else registry.all()
+    for info in infos:
+        label = info.label(key)
+        if label is not None:
+            return label.text(lang or request_language())
+    return key
+
+
+def deadline_label(kind: str, provider: str | None = None, lang: str | None = None) -> str:
+    return vocabulary_label(kind, provider, lang)
+
+
+def payment_label(method: str, provider: str | None = None, lang: str | None = None) -> str:
+    return vocabulary_label(method, provider, lang)
+
+
 status_label = _lookup(STATUSES)
 requirement_label = _lookup(REQUIREMENTS)
 outcome_label = _lookup(OUTCOMES)
 role_label = _lookup(ROLES)
+account_type_label = _lookup(ACCOUNT_TYPES)

@@ -472,10 +472,13 @@ def cancel(db: Session, booking: Booking, user_id: int | None, account: RefundAc
         "voucher_reusable_at": decision.cancel.voucher_reusable_at, "next_deadline_at": None,
     }, Booking.session_id == exam_session.id)
     release_seat(db, exam_session.id)
-    if refund and account is not None:
+    after = audit.snapshot(booking)
+    if refund and account is not None:  # the audit keeps where the refund goes, masked like the screens
+        from portal.zengin import masked
         store_refund_account(db, booking, account)
+        after["refund_account"] = masked(account)
     db.execute(delete(BookingDeadline).where(BookingDeadline.booking_id == booking.id))
-    audit.record(db, booking.organization_id, user_id, "cancel", "booking", booking.id, before, audit.snapshot(booking))
+    audit.record(db, booking.organization_id, user_id, "cancel", "booking", booking.id, before, after)
     return decision
 
 

@@ -234,6 +234,8 @@ class CalendarFeed(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
+    #: Who created it: the feed's alarms and language follow their reminder preference.
+    user_id: Optional[int] = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     revoked_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
 
@@ -252,6 +254,53 @@ class CatalogEntry(SQLModel, table=True):
     name: str = Field(max_length=200)
     price: Optional[int] = None
     duration_minutes: Optional[int] = None
+
+
+class ReminderPreference(SQLModel, table=True):
+    """A user's deadline reminders: which brands and kinds, how many business days ahead,
+    in which language. Also gives the alarms of the ICS feed the user created."""
+
+    __tablename__ = "reminder_preference"
+    __table_args__ = (CheckConstraint("days_ahead >= 1 AND days_ahead <= 20", name="ck_reminder_days_ahead"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    enabled: bool = False
+    providers: list[str] = Field(default_factory=list, sa_type=JSON)  # empty: every brand in use
+    kinds: list[str] = Field(default_factory=list, sa_type=JSON)  # empty: every kind
+    days_ahead: int = 3
+    language: str = Field(default="ja", max_length=5)
+
+
+DIGEST_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class ReminderDigest(SQLModel, table=True):
+    """One reminder e-mail of one user for one day. The unique (user, day) makes a second
+    run of the same day send nothing; ``status`` moves only by guarded updates
+    (pending/failed → sending → sent/failed), so a failed send is retried, never lost."""
+
+    __tablename__ = "reminder_digest"
+    __table_args__ = (
+        UniqueConstraint("user_id", "day", name="uq_reminder_digest_user_day"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="ck_reminder_digest_status"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    day: date
+    status: str = Field(default="pending", max_length=10, index=True)
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=Text)
+    items: int = 0
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    claimed_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
+    sent_at: Optional[datetime] = Field(default=None, sa_type=AwareDateTime)
 
 
 class DeadlineMove(SQLModel, table=True):

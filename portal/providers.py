@@ -5,6 +5,7 @@ plugins are left out of the call), while non-provider plugins may still wrap the
 """
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any, Iterable, Mapping
 import pluggy
 
 from portal.business_days import BusinessCalendar
+from portal.plugins import PluginConflict
 from portal.rules import (
     AttemptRecord, BookingDecision, BookingFacts, DueItem, SessionItem,
     ClosureRule, Deadline, DeadlineQuery, Exam, PolicyDecision, PolicyFacts, ProviderInfo, Quote,
@@ -23,6 +25,28 @@ from portal.rules import (
 )
 
 RULE_HOOKS = ("provider_deadlines", "provider_quote", "provider_retake", "provider_policy", "provider_booking_decision")
+#: Hooks a provider answers for itself alone: a plugin that is not a provider may only wrap them.
+PROVIDER_ONLY_HOOKS = (*RULE_HOOKS, "provider_catalog")
+
+log = logging.getLogger("portal.plugins")
+
+
+class PluginFailure(RuleError):
+    """A plugin raised something other than a :class:`RuleError`: a bug in the plugin.
+    The API answers the contract's error body (502), the web an error page naming the
+    provider; the traceback is logged with the plugin's name and version."""
+
+    status = 502
+
+    def __init__(self, provider: str, provider_name: Msg, plugin: str):
+        super().__init__(
+            "provider_error",
+            Msg(f"{provider_name.ja} のプラグイン({plugin})で内部エラーが起きました。時間をおいて再度お試しください。",
+                f"The {provider_name.en} plugin ({plugin}) failed internally. Please try again later."),
+            None,
+        )
+        self.provider = provider
+        self.plugin = plugin
 
 
 class NotOffered(RuleError):
@@ -61,6 +85,20 @@ class RuleContext:
         raise KeyError(key)
 
 
+@dataclass(frozen=True)
+class InstalledProvider:
+    info: ProviderInfo
+    record: Any  # portal.plugins.PluginRecord
+    hooks: tuple[str, ...]
+    templates: tuple[str, ...]
+
+
+def _folder_of(plugin: object) -> Path | None:
+    module = plugin if isinstance(plugin, ModuleType) else sys.modules.get(type(plugin).__module__)
+    module_file = getattr(module, "__file__", None)
+    return Path(module_file).parent if module_file else None
+
+
 class Providers:
     """Every installed provider, keyed by id, with per-provider hook callers."""
 
@@ -73,11 +111,56 @@ class Providers:
             if info is None:
                 continue
             if info.id in self._infos:
-                raise RuntimeError(f"two plugins declare provider {info.id!r}")
+                raise PluginConflict(
+                    f"two plugins declare provider {info.id!r}: {self._label(self._plugins[info.id])} and "
+                    f"{self._label(impl.plugin)}. Load one of them (EXAM_PORTAL_PLUGINS) or uninstall the other.")
             self._infos[info.id] = info
             self._plugins[info.id] = impl.plugin
+        self._check_non_providers_only_wrap()
         self._callers: dict[tuple[str, str], Any] = {}
         self._default_calendars: dict[str, BusinessCalendar] = {}
+
+    def _label(self, plugin: object) -> str:
+        records = getattr(self.pm, "records", {})
+        name = self.pm.get_name(plugin)
+        return records[name].label if name in records else str(name)
+
+    def _check_non_providers_only_wrap(self) -> None:
+        """A plugin without ``provider_info`` takes part in every provider's questions, so
+        it may only adjust an answer (a wrapper), never give one for all providers."""
+        providers = set(map(id, self._plugins.values()))
+        for hook in PROVIDER_ONLY_HOOKS:
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                if id(impl.plugin) in providers or impl.wrapper or impl.hookwrapper:
+                    continue
+                raise PluginConflict(
+                    f"plugin {self._label(impl.plugin)} implements {hook} but declares no provider "
+                    f"(provider_info): it would answer every provider's questions. Implement provider_info, "
+                    f"or wrap the hook with @hookimpl(wrapper=True) to adjust the provider's answer.")
+
+    def plugin_of(self, provider_id: str) -> object:
+        """The plugin object declaring ``provider_id``."""
+        self.info(provider_id)
+        return self._plugins[provider_id]
+
+    def record_of(self, provider_id: str):
+        """The :class:`portal.plugins.PluginRecord` of the plugin declaring ``provider_id``."""
+        return self.pm.record_of(self.plugin_of(provider_id))
+
+    def hooks_of(self, plugin: object) -> list[str]:
+        """The hooks a plugin implements (for the admin's installed-providers page)."""
+        return sorted(impl_hook.name for impl_hook in self.pm.get_hookcallers(plugin) or ())
+
+    def installed(self) -> list["InstalledProvider"]:
+        """Every provider with its plugin's record, hooks and templates (admin page)."""
+        rows = []
+        for provider_id, plugin in self._plugins.items():
+            folder = _folder_of(plugin)
+            templates = sorted(str(p.relative_to(folder / "templates")) for p in (folder / "templates").rglob("*.html")) \
+                if folder is not None and (folder / "templates").is_dir() else []
+            rows.append(InstalledProvider(self._infos[provider_id], self.record_of(provider_id),
+                                          tuple(self.hooks_of(plugin)), tuple(templates)))
+        return rows
 
     # ----------------------------------------------------------------- description
     def ids(self) -> list[str]:
@@ -99,15 +182,20 @@ class Providers:
         """The package folder of every registered plugin (module or object)."""
         folders: list[Path] = []
         for plugin in self.pm.get_plugins():
-            module = plugin if isinstance(plugin, ModuleType) else sys.modules.get(type(plugin).__module__)
-            module_file = getattr(module, "__file__", None)
-            if module_file and Path(module_file).parent not in folders:
-                folders.append(Path(module_file).parent)
+            folder = _folder_of(plugin)
+            if folder is not None and folder not in folders:
+                folders.append(folder)
         return folders
 
     def template_folders(self) -> list[Path]:
         """``templates/`` folders of the plugin packages, found automatically."""
         return [f / "templates" for f in self.plugin_folders() if (f / "templates").is_dir()]
+
+    def static_folder(self, provider_id: str) -> Path | None:
+        """The ``static/`` folder of a provider's plugin package, served at
+        ``/plugins/<provider id>/static/<file>`` (``url_for('plugin_static', ...)``)."""
+        folder = _folder_of(self.plugin_of(provider_id))
+        return folder / "static" if folder is not None and (folder / "static").is_dir() else None
 
     def migration_folders(self) -> list[Path]:
         """``migrations/versions`` folders of the plugin packages (their own Alembic branch)."""
@@ -138,8 +226,37 @@ class Providers:
             self._callers[key] = caller
         return caller
 
+    def _call(self, ctx: RuleContext, hook: str, **kwargs):
+        """Call a hook for ``ctx.provider``; a plugin's bug becomes a :class:`PluginFailure`."""
+        try:
+            return self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs)
+        except RuleError:
+            raise
+        except Exception as exc:
+            plugin = self._culprit(exc) or self._plugins.get(ctx.provider.id)
+            label = self._label(plugin) if plugin is not None else "?"
+            log.exception("plugin %s failed in %s for provider %s", label, hook, ctx.provider.id)
+            raise PluginFailure(ctx.provider.id, ctx.provider.name, label) from exc
+
+    def _culprit(self, exc: BaseException) -> object | None:
+        """The registered plugin whose code raised ``exc`` (innermost frame wins)."""
+        by_module = {}
+        for plugin in self.pm.get_plugins():
+            module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+            by_module[module.rsplit(".", 1)[0] if "." in module else module] = plugin
+            by_module[module] = plugin
+        found = None
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_globals.get("__name__", "")
+            for prefix, plugin in by_module.items():
+                if name == prefix or name.startswith(prefix + "."):
+                    found = plugin
+            tb = tb.tb_next
+        return found
+
     def _ask(self, ctx: RuleContext, hook: str, what: str, **kwargs):
-        answer = self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs)
+        answer = self._call(ctx, hook, **kwargs)
         if answer is None:
             raise NotOffered(ctx.provider.id, what)
         return answer
@@ -158,10 +275,10 @@ class Providers:
 
     def booking_decision(self, ctx: RuleContext, action: str, facts: BookingFacts) -> BookingDecision | None:
         """The provider's (and wrapping plugins') answer; ``None``: nothing against it."""
-        return self._caller(ctx.provider.id, "provider_booking_decision")(ctx=ctx, action=action, facts=facts)
+        return self._call(ctx, "provider_booking_decision", action=action, facts=facts)
 
     def _collect(self, ctx: RuleContext, hook: str, **kwargs) -> list:
-        return [item for group in self._caller(ctx.provider.id, hook)(ctx=ctx, **kwargs) for item in (group or [])]
+        return [item for group in self._call(ctx, hook, **kwargs) for item in (group or [])]
 
     def due_items(self, ctx: RuleContext, organization_id: int, start: datetime, end: datetime,
                   limit: int | None = None, kind: str | None = None) -> list[DueItem]:
@@ -179,15 +296,14 @@ class Providers:
         return self._collect(ctx, "provider_attempts", organization_id=organization_id, candidate_id=candidate_id)
 
     def catalog(self, ctx: RuleContext, organization_id: int) -> list[Exam] | None:
-        return self._caller(ctx.provider.id, "provider_catalog")(ctx=ctx, organization_id=organization_id)
+        return self._call(ctx, "provider_catalog", organization_id=organization_id)
 
     def recompute_plan(self, ctx: RuleContext, organization_id: int) -> list:
         """Every plugin's stored deadlines that ``ctx`` would change (portal.recompute)."""
         return self._collect(ctx, "provider_recompute_plan", organization_id=organization_id)
 
     def recompute_apply(self, ctx: RuleContext, organization_id: int, changes: list) -> int:
-        return sum(self._caller(ctx.provider.id, "provider_recompute_apply")(
-            ctx=ctx, organization_id=organization_id, changes=changes))
+        return sum(self._call(ctx, "provider_recompute_apply", organization_id=organization_id, changes=changes))
 
     def recompute_records(self, ctx: RuleContext, organization_id: int, records: list) -> list:
         """A plan's (source, record id) pairs described by the plugins that store them (portal.recompute)."""
@@ -195,7 +311,7 @@ class Providers:
 
     def recompute_legacy(self, ctx: RuleContext, organization_id: int) -> int:
         """Plugins that recompute in one step (hook ``provider_recompute``, no plan to preview)."""
-        return sum(self._caller(ctx.provider.id, "provider_recompute")(ctx=ctx, organization_id=organization_id))
+        return sum(self._call(ctx, "provider_recompute", organization_id=organization_id))
 
     def recompute(self, ctx: RuleContext, organization_id: int) -> int:
         """Plan and apply (portal.recompute.recompute), inside the caller's transaction."""
@@ -203,7 +319,7 @@ class Providers:
         return recompute.recompute(db.session(), ctx, organization_id)
 
     def demo_data(self, ctx: RuleContext, organization_id: int, user_id: int) -> None:
-        self._caller(ctx.provider.id, "provider_demo_data")(ctx=ctx, organization_id=organization_id, user_id=user_id)
+        self._call(ctx, "provider_demo_data", organization_id=organization_id, user_id=user_id)
 
     @cached_property
     def blueprints(self) -> list[Any]:

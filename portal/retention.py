@@ -28,6 +28,7 @@ DEFAULT_RETENTION_DAYS = 365
 
 
 def retention() -> timedelta:
+    """How long personal data is kept after the exam date (``PERSONAL_DATA_RETENTION_DAYS``)."""
     return timedelta(days=int(current_app.config.get("PERSONAL_DATA_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)))
 
 

@@ -16,15 +16,19 @@ LOCALES = ("en",)
 
 def method_map(package: Path, root: Path) -> list[tuple[str, str]]:
     if package.name == "portal":
-        return [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
+        return [("portal/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
     rel = package.relative_to(root).as_posix()
     return [(f"{rel}/**.py", "python"), (f"{rel}/templates/**.html", "jinja2")]
 
 
 def extract(package: Path, root: Path) -> Catalog:
     catalog = Catalog()
+    if package.name != "portal" and not package.resolve().is_relative_to(root.resolve()):
+        root, mapping = package, [("**.py", "python"), ("templates/**.html", "jinja2")]  # an outside package
+    else:
+        mapping = method_map(package, root)
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(root), method_map=method_map(package, root), keywords=KEYWORDS):
+            str(root), method_map=mapping, keywords=KEYWORDS):
         if package.name != "portal" or not filename.startswith("plugins/"):
             catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog

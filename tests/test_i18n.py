@@ -43,19 +43,17 @@ def test_the_core_catalog_holds_no_plugin_strings():
 
 def test_japanese_by_default_and_english_toggle(logged_in):
     client, _, _, token = logged_in
-    page = client.get("/providers/prometric").get_data(as_text=True)
-    assert "ルール計算" in page and 'lang="ja"' in page
-    client.post("/language", data={"lang": "en", "next": "/providers/prometric", "csrf_token": token})
-    page = client.get("/providers/prometric").get_data(as_text=True)
-    assert "Rule calculator" in page and 'lang="en"' in page
-    assert "Rules applied (Prometric" in page  # the plugin's own catalog is merged in
-    result = client.post("/providers/prometric/calculate", headers={"X-CSRFToken": csrf_token(client), "HX-Request": "true"},
-                         data={"exam_start": "2027-01-05T10:00", "first_booked_at": "2026-11-01T10:00",
-                               "payment_method": "credit_card"}).get_data(as_text=True)
-    assert "business days" in result and "Change deadline" in result
+    page = client.get("/providers/sample").get_data(as_text=True)
+    assert "ルール計算" in page and 'lang="ja"' in page and "サンプル検定" in page
+    client.post("/language", data={"lang": "en", "next": "/providers/sample", "csrf_token": token})
+    page = client.get("/providers/sample").get_data(as_text=True)
+    assert "Rule calculator" in page and 'lang="en"' in page and "Sample Test" in page
+    result = client.post("/providers/sample/calculate", headers={"X-CSRFToken": csrf_token(client), "HX-Request": "true"},
+                         data={"exam": "S1", "exam_start": "2027-01-05T10:00"}).get_data(as_text=True)
+    assert "business days" in result and "Application deadline" in result
 
 
 def test_browser_language_does_not_override_the_japanese_default(logged_in):
     client = logged_in[0]
-    page = client.get("/providers/prometric", headers={"Accept-Language": "en-US,en"}).get_data(as_text=True)
+    page = client.get("/providers/sample", headers={"Accept-Language": "en-US,en"}).get_data(as_text=True)
     assert 'lang="ja"' in page

@@ -62,17 +62,17 @@ def _post(client, token, url, data):
 
 def test_dashboard_groups_every_providers_deadlines_by_day(frozen, app, logged_in):
     client, org_id, _, _ = logged_in
-    session_id = make_session(app, org_id, start=datetime(2026, 12, 3, 10, tzinfo=JST))  # Thu → Mon 11-30 23:59
+    session_id = make_session(app, org_id, start=datetime(2026, 12, 7, 10, tzinfo=JST))  # Mon → essay Mon 11-30 (SMP-DL-1)
     booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id))
     page = client.get("/dashboard?days=5").get_data(as_text=True)
     assert 'data-day="2026-11-26"' in page and 'data-day="2026-11-30"' in page
     assert page.index('data-day="2026-11-26"') < page.index('data-day="2026-11-30"')
-    assert "LB-1" in page and "PRM-DL-1" in page and f"/bookings/{booking_id}" in page
+    assert "LB-1" in page and "SMP-DL-1" in page and f"/bookings/{booking_id}" in page
     # Filters update in place: the fragment only, for one provider or kind.
     part = client.get("/dashboard?days=5&provider=later_brand", headers=HX).get_data(as_text=True)
-    assert "<html" not in part and "LB-1" in part and "PRM-DL-1" not in part
-    part = client.get("/dashboard?days=5&kind=cancel", headers=HX).get_data(as_text=True)
-    assert "LB-1" not in part and 'data-kind="cancel"' in part
+    assert "<html" not in part and "LB-1" in part and "SMP-DL-1" not in part
+    part = client.get("/dashboard?days=5&kind=essay", headers=HX).get_data(as_text=True)
+    assert "LB-1" not in part and 'data-kind="essay"' in part and "小論文提出" in part  # the provider's own word
     # 3 business days from Tue 11-24 end on Thu 11-26: Monday's deadline is outside.
     part = client.get("/dashboard?days=3", headers=HX).get_data(as_text=True)
     assert 'data-day="2026-11-26"' in part and 'data-day="2026-11-30"' not in part
@@ -83,7 +83,7 @@ def test_disabled_provider_disappears_from_its_pages(frozen, app, logged_in):
     r = _post(client, token, "/admin/providers/later_brand/enabled", {"enabled": "0"})
     assert r.status_code == 200 and 'data-provider="later_brand" data-enabled="false"' in r.get_data(as_text=True)
     assert "LB-1" not in client.get("/dashboard?days=5").get_data(as_text=True)
-    assert "後発検定" not in client.get("/providers/prometric").get_data(as_text=True)
+    assert "後発検定" not in client.get("/providers/sample").get_data(as_text=True)
     assert client.get("/providers/later_brand").status_code == 404
     assert "第3回" not in client.get("/calendar?month=2026-12").get_data(as_text=True)
     # The public rules API still answers for it (public rules, no organisation).
@@ -98,8 +98,8 @@ def test_month_calendar_shows_sessions_and_deadlines_and_moves_in_place(frozen, 
     page = client.get("/calendar?month=2026-12").get_data(as_text=True)
     cell = page[page.index('data-date="2026-12-20"'):page.index('data-date="2026-12-21"')]
     assert "第3回 後発検定" in cell
-    cell = page[page.index('data-date="2026-12-08"'):page.index('data-date="2026-12-09"')]
-    assert "変更期限" in cell
+    cell = page[page.index('data-date="2026-12-07"'):page.index('data-date="2026-12-08"')]
+    assert "小論文提出" in cell  # SMP-DL-1: 5 business days before Sat 12-12
     part = client.get("/calendar?month=2027-01", headers=HX).get_data(as_text=True)
     assert "<html" not in part and "2027-01" in part
     assert client.get("/calendar?month=garbage").status_code == 200
@@ -138,9 +138,10 @@ def test_ics_feed_is_private_valid_and_revocable(frozen, app, logged_in):
     cal = Calendar.from_ical(feed.data)
     events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
     assert "later_brand-session-3@exam-portal" in events and "later_brand-application-3@exam-portal" in events
-    change = next(e for uid, e in events.items() if uid.startswith("prometric-change-booking"))
-    assert change.decoded("dtstart") == datetime(2026, 12, 8, 23, 59, tzinfo=JST)
-    assert "PRM-DL-1" in str(change["description"])
+    essay = next(e for uid, e in events.items() if uid.startswith("sample-essay-booking"))
+    assert essay.decoded("dtstart") == datetime(2026, 12, 7, 23, 59, 59, tzinfo=JST)
+    assert "SMP-DL-1" in str(essay["description"])
+    assert str(essay["summary"]).startswith("[小論文提出] ")  # the provider's label, not the raw key
     assert anonymous.get("/feeds/not-a-token.ics").status_code == 404
     with app.app_context():
         feed_id = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "calendar_feed")).first().entity_id
@@ -160,7 +161,11 @@ def test_users_and_roles_with_audit_entries(frozen, app, logged_in):
     r = _post(client, token, f"/admin/users/{admin_id}", {"role": "staff", "active": "on"})
     assert r.status_code == 422  # nobody removes their own admin rights
     log = client.get("/admin/audit?entity=user").get_data(as_text=True)
-    assert log.count('data-entity="user"') == 2 and '"role": "admin"' in log
+    assert log.count('data-entity="user"') == 2
+    # read as people read it: the field's label, the role's name before → after
+    assert re.search(r'data-field="role"><span class="label">役割</span>:\s*<span class="before">担当者</span> → '
+                     r'<span class="after">管理者</span>', log), log
+    assert "&#34;role&#34;: &#34;admin&#34;" in log  # the raw JSON stays behind the toggle
     part = client.get("/admin/audit?action=create", headers=HX).get_data(as_text=True)
     assert "<html" not in part and 'data-action="update"' not in part
 
@@ -212,12 +217,12 @@ def test_planner_reads_attempts_a_plugin_keeps_itself(frozen, make_app, org_fact
 def test_every_kind_of_change_is_in_the_audit_log(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     post = lambda url, data=None: _post(client, token, url, data or {})  # noqa: E731
-    post("/providers/prometric/sessions", {"exam": "RUBY-SILVER", "start": "2026-12-12T10:00", "venue": "本校", "capacity": "3"})
-    post("/providers/prometric/sessions", {"exam": "RUBY-SILVER", "start": "2026-12-19T10:00", "venue": "本校", "capacity": "3"})
+    post("/providers/sample/sessions", {"exam": "S1", "start": "2026-12-12T10:00", "venue": "本校", "capacity": "3"})
+    post("/providers/sample/sessions", {"exam": "S1", "start": "2026-12-19T10:00", "venue": "本校", "capacity": "3"})
     with app.app_context():
         from portal.models import Booking, ExamSession
         first, second = [s.id for s in db.session().exec(select(ExamSession).order_by(ExamSession.start)).all()]
-    r = post("/providers/prometric/book", {"session_id": first, "family_name": "監査", "given_name": "太郎",
+    r = post("/providers/sample/book", {"session_id": first, "family_name": "監査", "given_name": "太郎",
                                            "payment_method": "convenience_store", "payment_due": "2026-11-30T23:59"})
     booking_id = int(r.headers["HX-Redirect"].rsplit("/", 1)[1])
     post(f"/bookings/{booking_id}/paid")
@@ -227,11 +232,11 @@ def test_every_kind_of_change_is_in_the_audit_log(frozen, app, logged_in):
     post(f"/bookings/{booking_id}/refund-done")
     with app.app_context():
         candidate_id = db.session().get(Booking, booking_id).candidate_id
-    post(f"/candidates/{candidate_id}/attempts", {"provider": "prometric", "exam": "RUBY-SILVER",
+    post(f"/candidates/{candidate_id}/attempts", {"provider": "sample", "exam": "S1",
                                                    "start": "2026-11-20T10:00", "outcome": "failed"})
-    post("/admin/providers/prometric/closures", {"label": "臨時", "start_date": "2026-12-01"})
-    post("/admin/providers/prometric/settings", {"refund_transfer_fee": "110"})
-    post("/admin/providers/prometric/catalog", {"code": "RUBY-SILVER", "name": "Ruby Silver", "price": "16500"})
+    post("/admin/providers/sample/closures", {"label": "臨時", "start_date": "2026-12-01"})
+    post("/admin/providers/sample/settings", {"refund_fee": "110"})
+    post("/admin/providers/sample/catalog", {"code": "S1", "name": "Sample One", "price": "3000"})
     post("/admin/providers/later_brand/enabled", {"enabled": "0"})
     post("/admin/users", {"name": "監査 花子", "email": "audit@example.jp", "password": "long-enough-pw", "role": "staff"})
     post("/admin/feeds")
@@ -265,7 +270,7 @@ def test_housekeeping_expires_and_purges_personal_data_after_retention(frozen, a
     make_booking(app, org_id, make_session(app, org_id, start=datetime(2026, 12, 12, 10, tzinfo=JST)), recent,
                  method="pay_easy", paid=False, due=NOW + timedelta(days=1))
     with app.app_context():
-        db.session().add(Attempt(organization_id=org_id, candidate_id=old, provider="prometric", exam="RUBY-SILVER",
+        db.session().add(Attempt(organization_id=org_id, candidate_id=old, provider="sample", exam="S1",
                                  start=datetime(2025, 6, 1, 10, tzinfo=JST), end=datetime(2025, 6, 1, 11, tzinfo=JST),
                                  outcome="passed"))
         db.session().commit()

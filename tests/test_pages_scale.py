@@ -10,6 +10,8 @@ from helpers import count_statements, make_booking, make_candidate, make_session
 from portal.rules import JST
 from portal.web.pager import window
 
+pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
+
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
 EXAM = datetime(2026, 12, 9, 10, 0, tzinfo=JST)
 HX = {"HX-Request": "true"}

@@ -1,6 +1,7 @@
 """The plugin contract: discovery, isolation, adjustment by wrappers, documentation."""
 import inspect
 import re
+from importlib.metadata import entry_points
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from portal import hookspecs
 from portal.plugins import PLUGINS_ENV, hookimpl, make_plugin_manager
 from portal.providers import Providers
 from portal.rules import JST, Deadline, DeadlineQuery, Exam, Msg, ProviderInfo
+
+import tests.sample_provider as sample
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
@@ -60,14 +63,15 @@ class Acme:
         return [Deadline("change", EXAM_START, "ACME", Msg("アクメ", "acme"))]
 
 
-def _providers(*extra, only=("prometric",)):
-    return Providers(make_plugin_manager(only=only, extra=extra))
+def _providers(*extra, only=()):
+    """The core's sample provider (tests/sample_provider) plus ``extra``; no installed plugin."""
+    return Providers(make_plugin_manager(only=only, extra=(sample, *extra)))
 
 
 def test_a_wrapper_plugin_moves_a_provider_deadline_one_business_day_earlier():
     plain = _providers()
     adjusted = _providers(VenueInternalDeadline())
-    pid = "prometric"
+    pid = "sample"
     before = plain.deadlines(plain.default_context(pid), DeadlineQuery(None, EXAM_START))
     after = adjusted.deadlines(adjusted.default_context(pid), DeadlineQuery(None, EXAM_START))
     assert [d.kind for d in before] == [d.kind for d in after]
@@ -79,8 +83,8 @@ def test_a_wrapper_plugin_moves_a_provider_deadline_one_business_day_earlier():
 
 def test_a_question_about_x_is_answered_by_x_alone():
     providers = _providers(Acme())
-    prometric = providers.deadlines(providers.default_context("prometric"), DeadlineQuery(None, EXAM_START))
-    assert all(d.rule.startswith("PRM") for d in prometric)
+    answer = providers.deadlines(providers.default_context("sample"), DeadlineQuery(None, EXAM_START))
+    assert answer and all(d.rule.startswith("SMP") for d in answer)
     acme = providers.deadlines(providers.default_context("acme"), DeadlineQuery(None, EXAM_START))
     assert [d.rule for d in acme] == ["ACME"]
 
@@ -109,23 +113,30 @@ def test_misspelled_hook_fails_loudly_at_start_up():
         make_plugin_manager(only=(), extra=[Typo()])
 
 
-def test_environment_variable_limits_which_plugins_load(monkeypatch):
-    monkeypatch.setenv(PLUGINS_ENV, "prometric")
-    assert Providers(make_plugin_manager()).ids() == ["prometric"]
+INSTALLED = sorted(ep.name for ep in entry_points(group=hookspecs.PROJECT))
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_environment_variable_limits_which_plugins_load(monkeypatch, name):
+    monkeypatch.setenv(PLUGINS_ENV, name)
+    assert Providers(make_plugin_manager()).ids() == [name]
     monkeypatch.setenv(PLUGINS_ENV, "no-such-plugin")
     assert Providers(make_plugin_manager()).ids() == []
 
 
-def test_bundled_plugins_are_found_through_the_entry_point_group():
-    from importlib.metadata import entry_points
-    names = {ep.name for ep in entry_points(group=hookspecs.PROJECT)}
-    assert "prometric" in names
-    assert "prometric" in Providers(make_plugin_manager(only=None)).ids()
+def test_installed_plugins_are_found_through_the_entry_point_group():
+    assert set(INSTALLED) <= set(Providers(make_plugin_manager(only=None)).ids())
+    # every bundled plugin package with a plugin.py is declared as an entry point
+    bundled = {p.parent.name for p in ROOT.glob("plugins/*/plugin.py")}
+    assert bundled <= set(INSTALLED)
 
 
-def test_plugin_templates_folders_are_found_automatically():
-    folders = _providers().template_folders()
-    assert any((f / "prometric" / "partials" / "panel.html").exists() for f in folders)
+@pytest.mark.parametrize("name", INSTALLED)
+def test_plugin_templates_folders_are_found_automatically(name):
+    providers = Providers(make_plugin_manager(only=(name,)))
+    folders = providers.template_folders()
+    assert any((f / name).is_dir() for f in folders) or not any(
+        (f / "templates").is_dir() for f in providers.plugin_folders() if f.name == name)
 
 
 def test_the_core_names_no_provider():

@@ -12,6 +12,8 @@ from portal import db, rule_context
 from portal.models import Booking, ClosureDay, Organization
 from portal.rules import JST
 
+pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
+
 HX = {"HX-Request": "true"}
 CALC = {"exam": "RUBY-SILVER", "exam_start": "2026-12-12T10:00", "at": "2026-11-23T10:00",
         "first_booked_at": "2026-11-01T10:00", "payment_method": "voucher"}

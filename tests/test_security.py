@@ -17,7 +17,7 @@ def test_anonymous_users_are_refused_everywhere_but_login_and_the_api(app, clien
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint.startswith("api.") or rule.endpoint == "auth.login":
             continue
-        url = re.sub(r"<[^>]+>", "1", rule.rule.replace("<provider_id>", "prometric"))
+        url = re.sub(r"<[^>]+>", "1", rule.rule.replace("<provider_id>", "sample"))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             r = client.open(url, method=method)
             assert r.status_code in (302, 401, 400), (method, url, r.status_code)
@@ -30,7 +30,7 @@ def test_anonymous_users_are_refused_everywhere_but_login_and_the_api(app, clien
 
 
 def test_htmx_request_without_login_gets_hx_redirect(client):
-    r = client.get("/providers/prometric", headers={"HX-Request": "true"})
+    r = client.get("/providers/sample", headers={"HX-Request": "true"})
     assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/login")
 
 
@@ -46,12 +46,12 @@ def test_wrong_password_is_refused_and_open_redirect_blocked(client, org_factory
 
 def test_post_without_csrf_is_refused(logged_in):
     client, org_id, _, token = logged_in
-    r = client.post("/providers/prometric/calculate", data={"exam_start": "2026-12-12T10:00"})
+    r = client.post("/providers/sample/calculate", data={"exam_start": "2026-12-12T10:00"})
     assert r.status_code == 400
-    r = client.post("/providers/prometric/calculate", data={"exam_start": "2026-12-12T10:00"},
+    r = client.post("/providers/sample/calculate", data={"exam_start": "2026-12-12T10:00"},
                     headers={"HX-Request": "true", "X-CSRFToken": "forged"})
     assert r.status_code == 400
-    r = client.post("/providers/prometric/calculate", data={"exam_start": "2026-12-12T10:00"},
+    r = client.post("/providers/sample/calculate", data={"exam_start": "2026-12-12T10:00"},
                     headers={"HX-Request": "true", "X-CSRFToken": token})
     assert r.status_code == 200
 
@@ -73,15 +73,15 @@ def test_another_organisations_records_answer_404(app, client, org_factory):
     assert client.post(f"/bookings/{their_booking}/cancel", headers=headers).status_code == 404
     assert client.post(f"/bookings/{their_booking}/paid", headers=headers).status_code == 404
     # Booking onto another organisation's session is refused too.
-    r = client.post("/providers/prometric/book", headers=headers, data={
+    r = client.post("/providers/sample/book", headers=headers, data={
         "session_id": their_session, "family_name": "侵入", "given_name": "者", "payment_method": "credit_card"})
     assert r.status_code == 404
     # Their bookings never appear in my list.
-    page = client.get("/providers/prometric/bookings?status=all").get_data(as_text=True)
+    page = client.get("/providers/sample/bookings?status=all").get_data(as_text=True)
     assert f'data-booking="{their_booking}"' not in page
 
 
 def test_staff_cannot_reach_admin_pages(client, org_factory):
     _, _, email, password = org_factory(role="staff")
     login(client, email, password)
-    assert client.get("/admin/providers/prometric/closures").status_code == 403
+    assert client.get("/admin/providers/sample/closures").status_code == 403

@@ -5,16 +5,16 @@ from conftest import login
 def test_public_api_lists_installed_providers(client):
     body = client.get("/api/v1/providers").get_json()
     ids = [p["id"] for p in body["providers"]]
-    assert "prometric" in ids
+    assert "sample" in ids
     assert all(p["exams"] for p in body["providers"])
 
 
 def test_login_then_provider_page(client, org_factory):
     _, _, email, password = org_factory()
     login(client, email, password)
-    page = client.get("/providers/prometric")
+    page = client.get("/providers/sample")
     assert page.status_code == 200
-    assert "PRM" in page.get_data(as_text=True) or "プロメトリック" in page.get_data(as_text=True)
+    assert "サンプル検定" in page.get_data(as_text=True)
 
 
 def test_seed_demo_prints_a_working_login_and_asks_every_plugin_for_demo_data(make_app):
@@ -34,6 +34,19 @@ def test_seed_demo_prints_a_working_login_and_asks_every_plugin_for_demo_data(ma
     login(client, email, password)
     assert client.get("/dashboard").status_code == 200
     assert sorted(calls) == sorted(app.extensions["exam_portal.providers"].ids())
-    # Seeding again keeps the data and prints a fresh password.
+    with app.app_context():  # the demo operator is reminded of deadlines by e-mail
+        from sqlmodel import select
+        from portal import db
+        from portal.models import ReminderPreference, User
+        operator = db.session().exec(select(User).where(User.email == email)).one()
+        preference = db.session().exec(select(ReminderPreference).where(ReminderPreference.user_id == operator.id)).one()
+        assert preference.enabled and preference.days_ahead == 3
+    # Seeding again keeps the data and the login (make run prints the same one each time)…
     again = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert again.output != result.output and len(calls) == len(app.extensions["exam_portal.providers"].ids())
+    assert again.output == result.output and len(calls) == len(app.extensions["exam_portal.providers"].ids())
+    login(app.test_client(), email, password)
+    # … until a new password is asked for (make reset-demo starts afresh).
+    fresh = app.test_cli_runner().invoke(args=["seed-demo", "--new-password"])
+    new_password = fresh.output.strip().rsplit(": ", 1)[1].split(" / ")[1]
+    assert new_password != password
+    login(app.test_client(), email, new_password)

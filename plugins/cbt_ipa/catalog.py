@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal.rules import Exam, Msg
+from portal.sdk import Exam, Msg
 
 _DATA = Path(__file__).parent / "data" / "catalog.json"
 

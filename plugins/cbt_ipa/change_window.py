@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from portal.business_days import BusinessCalendar
-from portal.rules import Msg, end_of_day, jst
-from portal.rules.dates import same_date_years_later
+from portal.sdk import BusinessCalendar, Msg, end_of_day, jst, same_date_years_later
 
 from plugins.cbt_ipa import text
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from portal.providers import current as providers
-from portal.rules import AttemptFact, BookingDecision, BookingFacts, Msg, RetakeQuery, jst
+from portal.sdk import AttemptFact, BookingDecision, BookingFacts, Msg, RetakeQuery, providers, jst
 
 from plugins.cbt_ipa import text
 from plugins.cbt_ipa.catalog import FE

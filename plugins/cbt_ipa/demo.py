@@ -8,13 +8,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
-from portal import audit
-from portal import bookings as core
-from portal.models import Candidate, ExamSession
-from portal.providers import RuleContext
-from portal.rules import JST, end_of_day
-from portal.rules.dates import same_date_years_later
-from portal.rules.parse import now_jst
+from portal.sdk import (
+    JST, Candidate, ExamSession, RuleContext, audit, bookings as core, end_of_day, now_jst, same_date_years_later,
+)
 
 from plugins.cbt_ipa.catalog import FE, SG
 

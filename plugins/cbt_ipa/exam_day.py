@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from portal.rules import Exam, Msg, jst
-from portal.rules.dates import same_date_years_later
+from portal.sdk import Exam, Msg, jst, same_date_years_later
 
 from plugins.cbt_ipa import text
 from plugins.cbt_ipa.catalog import exam_name, parts

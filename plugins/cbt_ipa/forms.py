@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Mapping
 
-from portal.rules import parse
-from portal.web.forms import datetime_local
+from portal.sdk import datetime_local, parse
 
 
 def date_field(form: Mapping[str, str], name: str) -> date | None:

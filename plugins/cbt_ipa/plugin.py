@@ -3,8 +3,7 @@ rule modules (``change_window``, ``policy``, ``retake``, ``quote``, ``decision``
 plugin's exam-day pages. Sessions and bookings use the core's pages."""
 from __future__ import annotations
 
-from portal.plugins import hookimpl
-from portal.rules import BookingFactSpec, Deadline, Msg, ProviderInfo
+from portal.sdk import BookingFactSpec, Deadline, Msg, ProviderInfo, hookimpl
 
 from plugins.cbt_ipa import decision
 from plugins.cbt_ipa import policy as policy_rules
@@ -24,8 +23,22 @@ INFO = ProviderInfo(
     deadline_kinds=("change",),
     closure_defaults=(),  # IPA-CH-1 counts calendar days: no business-day closures apply
     payment_methods=("credit_card", "convenience_store", "pay_easy", "voucher"),
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"items": [{"exam": "FE", "count": 2}]},
+        "retake": {"exam": "FE", "at": "2026-12-01T10:00:00+09:00", "attempts": [{"start": "2026-11-01T10:00:00+09:00", "end": "2026-11-01T11:00:00+09:00", "outcome": "failed"}]},
+        "policy": {"exam": "FE", "exam_start": "2026-12-12T10:00:00+09:00", "at": "2026-11-23T10:00:00+09:00", "booked_at": "2026-11-01T10:00:00+09:00", "first_booked_at": "2026-11-01T10:00:00+09:00", "payment": {"method": "credit_card", "paid": True, "amount": 7500}},
+    },
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    vocabulary={
+        "change": Msg("変更期限", "Change deadline"),
+        "credit_card": Msg("クレジットカード", "Credit card"),
+        "convenience_store": Msg("コンビニ払い", "Convenience store"),
+        "pay_easy": Msg("Pay-easy", "Pay-easy"),
+        "voucher": Msg("受験チケット(バウチャー)", "Voucher"),
+    },
     calculator_facts=("exam", "exam_start", "at", "booked_at", "first_booked_at", "payment",
-                      "voucher_issued_on", "exemption_valid_until", "target_exam_start"),
+                      "voucher_issued_on", "exemption_valid_until", "target_exam_start", "items"),
     # Booked, changed and listed on the core's pages; the IPA facts below are asked by the
     # core's booking form and every transition asks hook provider_booking_decision.
     bookings=True,
@@ -86,6 +99,13 @@ def provider_booking_decision(ctx, action, facts):
 def provider_demo_data(ctx, organization_id, user_id):
     if ctx.provider.id != PROVIDER_ID:
         return
-    from portal import db
+    from portal.sdk import db
     from plugins.cbt_ipa.demo import seed
     seed(db.session(), ctx, organization_id, user_id)
+
+
+@hookimpl
+def portal_audit_labels():
+    """How the audit log names this plugin's actions."""
+    from flask_babel import lazy_gettext as _l
+    return {"actions": {"ipa_facts": _l("IPA受験情報の記録")}}

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from portal.rules import (
+from portal.sdk import (
     BadInput, CancelDecision, ChangeDecision, LapseDecision, Msg, Payment, PolicyDecision, PolicyFacts,
     RuleRefusal, jst,
 )
-from portal.rules.parse import bool_value
+from portal.sdk.parse import bool_value
 
 from plugins.cbt_ipa import text
 from plugins.cbt_ipa.catalog import FE

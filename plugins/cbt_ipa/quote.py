@@ -1,8 +1,8 @@
 """Exam fees (public fact: 7,500 yen per exam, tax included; catalog data)."""
 from __future__ import annotations
 
-from portal.rules import Msg, Quote, QuoteLine, QuoteQuery, STORE_METHODS
-from portal.rules.parse import items_list, positive_int
+from portal.sdk import Msg, Quote, QuoteLine, QuoteQuery, STORE_METHODS
+from portal.sdk.parse import items_list, positive_int
 
 from plugins.cbt_ipa.catalog import exam_name
 

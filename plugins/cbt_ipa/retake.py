@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Sequence
 
-from portal.rules import JST, AttemptFact, Msg, RetakeDecision, jst
+from portal.sdk import JST, AttemptFact, Msg, RetakeDecision, jst
 
 from plugins.cbt_ipa import text
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from portal.business_days import format_day
-from portal.rules import Msg, jst
+from portal.sdk import Msg, format_day, jst
 
 
 def day(d: date) -> Msg:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from portal import htmx
-from portal import bookings as core
-from portal.rules import BadInput, Msg, RuleError
-from portal.rules.parse import now_jst
+from portal.sdk import BadInput, Msg, RuleError, htmx, now_jst, providers
 
 from plugins.cbt_ipa import exam_day, forms
 
@@ -17,7 +14,7 @@ blueprint = Blueprint(PROVIDER_ID, __name__, url_prefix=f"/p/{PROVIDER_ID}")
 
 
 def _info():
-    return core.providers().info(PROVIDER_ID)
+    return providers().info(PROVIDER_ID)
 
 
 def _errors(exc: RuleError) -> dict[str, Msg]:

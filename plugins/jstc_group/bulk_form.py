@@ -17,9 +17,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from portal.cells import formula_safe, formula_safe_row, from_cell
-from portal.inputs import has_control_characters
-from portal.rules import Msg
+from portal.sdk import Msg, formula_safe, formula_safe_row, from_cell, has_control_characters
 
 from plugins.jstc_group.grades import GRADES, grade_from_label
 from plugins.jstc_group.jis import characters_outside_jis

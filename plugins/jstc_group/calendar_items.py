@@ -7,8 +7,7 @@ from datetime import datetime, time, timedelta
 from flask import url_for
 from sqlmodel import select
 
-from portal import db
-from portal.rules import JST, DueItem, SessionItem
+from portal.sdk import JST, DueItem, SessionItem, db
 
 from plugins.jstc_group import rules
 from plugins.jstc_group.models import JstcApplication, JstcSession

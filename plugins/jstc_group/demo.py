@@ -9,9 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from portal.business_days import BusinessCalendar
-from portal.models import User
-from portal.rules.parse import now_jst
+from portal.sdk import BusinessCalendar, User, now_jst
 
 from plugins.jstc_group import services
 

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal.rules import Exam, Msg
+from portal.sdk import Exam, Msg
 
 _CATALOG = Path(__file__).parent / "data" / "catalog.json"
 

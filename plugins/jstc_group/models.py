@@ -7,7 +7,7 @@ from typing import Optional
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from portal.db import AwareDateTime, utcnow
+from portal.sdk.db import AwareDateTime, utcnow
 
 from plugins.jstc_group.sessions import SessionDates
 

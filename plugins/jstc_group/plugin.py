@@ -1,8 +1,7 @@
 """JSTC 技術英語能力検定 group exam as an exam-portal provider: hook implementations."""
 from __future__ import annotations
 
-from portal.plugins import hookimpl
-from portal.rules import Msg, ProviderInfo, jst
+from portal.sdk import Msg, ProviderInfo, hookimpl, jst
 
 from plugins.jstc_group import models  # noqa: F401  (registers the plugin's tables)
 from plugins.jstc_group import rules
@@ -20,6 +19,16 @@ INFO = ProviderInfo(
     exams=tuple(g.as_exam() for g in GRADES.values()),
     deadline_kinds=("application",),
     payment_methods=("invoice",),
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"examinees": {"professional": 1, "grade1": 2, "grade2": 5, "grade3": 5}},
+        "policy": {"exam_start": "2026-12-12T10:00:00+09:00", "at": "2026-11-23T10:00:00+09:00", "submitted": False},
+    },
+    vocabulary={
+        "application": Msg("申込締切", "Application deadline"),
+        "invoice": Msg("請求書払い", "Invoice"),
+    },
     calculator_facts=("exam_start", "at", "submitted"),
 )
 
@@ -62,6 +71,7 @@ def provider_sessions(ctx, organization_id, start, end):
 @hookimpl
 def portal_blueprints():
     from plugins.jstc_group.views import bp
+    from plugins.jstc_group import exports  # noqa: F401  (its routes are on the same blueprint)
     return [bp]
 
 
@@ -69,7 +79,7 @@ def portal_blueprints():
 def provider_demo_data(ctx, organization_id, user_id):
     if ctx.provider.id != PROVIDER_ID:
         return
-    from portal import db
+    from portal.sdk import db
     from plugins.jstc_group.demo import seed
     seed(db.session(), organization_id, user_id)
 
@@ -77,13 +87,29 @@ def provider_demo_data(ctx, organization_id, user_id):
 @hookimpl
 def portal_housekeeping(now):
     """Examinees' names after the portal's retention period (no JST rule on retention)."""
-    from portal import db
+    from portal.sdk import db
     from plugins.jstc_group import purge
     return [f"examinees purged of personal data: {purge.purge(db.session(), now)}"]
 
 
 @hookimpl
 def portal_retention_schedule(organization_id, now):
-    from portal import db
+    from portal.sdk import db
     from plugins.jstc_group import purge
     return purge.schedule(db.session(), organization_id)
+
+
+@hookimpl
+def portal_audit_labels():
+    """How the audit log names this plugin's records and actions."""
+    from flask import url_for
+    from flask_babel import lazy_gettext as _l
+    return {
+        "entities": {"jstc_group_session": _l("JSTC開催回"), "jstc_group_application": _l("JSTC団体申込"),
+                     "jstc_group_examinee": _l("JSTC受験者")},
+        "actions": {"upload": _l("一括申込書のアップロード"), "result": _l("結果の入力")},
+        "fields": {"grade": _l("受験級"), "score": _l("得点"), "mark": _l("判定"), "responsible_person": _l("責任者"),
+                   "staff": _l("運営スタッフ"), "application_opens": _l("申込開始日"),
+                   "application_deadline": _l("申込締切日"), "exam_date": _l("試験日")},
+        "links": {"jstc_group_application": lambda i: url_for("jstc_group.group", application_id=i)},
+    }

@@ -10,9 +10,9 @@ from datetime import date, datetime, time
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.retention import PlannedPurge, retention
-from portal.rules import JST, Msg, jst
+from portal.sdk import audit
+from portal.sdk import PlannedPurge, retention
+from portal.sdk import JST, Msg, jst
 
 from plugins.jstc_group.models import JstcApplication, JstcExaminee, JstcSession
 

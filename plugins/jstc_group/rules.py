@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from portal.business_days import format_day
-from portal.rules import (
+from portal.sdk import (
     BadInput, CancelDecision, ChangeDecision, Deadline, MissingFact, Msg, PolicyDecision, PolicyFacts, Quote,
-    QuoteLine, RuleRefusal, jst,
+    QuoteLine, RuleRefusal, format_day, jst,
 )
-from portal.rules.parse import int_value, mapping_value
+from portal.sdk.parse import int_value, mapping_value
 
 from plugins.jstc_group.grades import GRADE_CODES, GRADES, PROFESSIONAL
 from plugins.jstc_group.sessions import SessionDates

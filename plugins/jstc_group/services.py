@@ -1,7 +1,7 @@
 """Stored groups under the JST-* rules: draft examinees, the one upload, results.
 
 Each public function is one unit of work, run by its caller inside
-:func:`portal.db.transaction`; a refusal raises before anything is written (or rolls the
+:func:`portal.sdk.db.transaction`; a refusal raises before anything is written (or rolls the
 whole transaction back), so a bulk upload stores all its rows or none.
 """
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Iterable, Mapping, Sequence
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.rules import BadInput, Msg, RuleRefusal
+from portal.sdk import BadInput, Msg, RuleRefusal, audit
 
 from plugins.jstc_group import bulk_form, rules
 from plugins.jstc_group.grades import GRADE_CODES, PROFESSIONAL

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from portal.business_days import format_day
-from portal.rules import Msg, end_of_day, jst
+from portal.sdk import Msg, end_of_day, format_day, jst
 
 _DATA = Path(__file__).parent / "data" / "sessions.json"
 

@@ -9,13 +9,12 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, request, send_file, url_for
 from flask_login import current_user
 
-from portal import db, htmx
-from portal.bookings import org_context
-from portal.models import Organization
-from portal.rules import JST, DeadlineQuery, Msg, PolicyFacts, QuoteQuery, RuleError, end_of_day
-from portal.rules.parse import date_value, now_jst
-from portal.scoping import get_or_404, org_id, scoped
-from portal.web.forms import int_field
+from portal.sdk import (
+    JST, DeadlineQuery, Msg, Organization, PolicyFacts, QuoteQuery, RuleError, db, end_of_day, get_or_404, htmx,
+    int_field, now_jst, org_id, scoped,
+)
+from portal.sdk.bookings import org_context
+from portal.sdk.parse import date_value
 
 from plugins.jstc_group import bulk_form, services
 from plugins.jstc_group.grades import GRADE_CODES, GRADES, PROFESSIONAL

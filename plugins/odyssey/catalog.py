@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from portal.rules import Exam, Msg, UnknownExam
+from portal.sdk import Exam, Msg, UnknownExam
 
 DATA_FILE = Path(__file__).parent / "data" / "catalog.json"
 
@@ -64,6 +64,15 @@ PRICE_KIND_NAMES: dict[str, Msg] = {
 #: The prefix the application copy shows before a discounted subject (3.1.2 ⑫「(学割)Office Word 2016」).
 PRICE_KIND_PREFIX = {"general": "", "student": "(学割)", "member": "(会員)", "certificate_holder": "(割引)",
                      "voucher": "(チケット)"}
+
+
+def unpriced(subject: "Subject") -> bool:
+    """No price kind of the subject has its fee and commission in the catalog: it can only
+    be taken with a voucher until an administrator enters a price (ODY-PR-1)."""
+    if subject.commission is None:
+        return True
+    fields = (price_field(subject.family, kind) for kind in offered_kinds(subject.family) if kind != "voucher")
+    return all(f is None or subject.prices.get(f) is None for f in fields)
 
 
 def price_field(family: str, kind: str) -> str | None:

@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from portal.rules import Msg
-from portal.rules.dates import same_date_years_later
+from portal.sdk import Msg, same_date_years_later
 
 INITIAL_FEE = 110_000
 ANNUAL_FEE = 22_000

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from portal.rules import Msg
+from portal.sdk import Msg
 
 from plugins.odyssey.catalog import Subject
 from plugins.odyssey.fields import COLUMNS, CandidateInput, validate

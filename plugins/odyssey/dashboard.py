@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from flask import url_for
 from sqlmodel import select
 
-from portal import db
-from portal.rules import DueItem, RuleError, SessionItem, jst
+from portal.sdk import DueItem, RuleError, SessionItem, db, jst
 
 from plugins.odyssey import deadlines
 from plugins.odyssey.models import OdysseyExamDay

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from portal.business_days import BusinessCalendar, Shift, format_day
-from portal.rules import JST, Deadline, Msg, RuleRefusal, end_of_day, jst
+from portal.sdk import JST, BusinessCalendar, Deadline, Msg, RuleRefusal, Shift, end_of_day, format_day, jst
 
 from plugins.odyssey.timefmt import moment
 

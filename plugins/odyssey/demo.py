@@ -10,9 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from portal.models import Organization
-from portal.rules import JST, RuleError
-from portal.rules.parse import now_jst
+from portal.sdk import JST, Organization, RuleError, now_jst
 
 from plugins.odyssey import services
 from plugins.odyssey.fields import CandidateInput, validate

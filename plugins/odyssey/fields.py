@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Sequence
 
-from portal.inputs import has_control_characters
-from portal.rules import Msg
+from portal.sdk import Msg, has_control_characters
 
 from plugins.odyssey.catalog import PRICE_KIND_NAMES, Subject, price_field
 from plugins.odyssey.quote import needed_facts

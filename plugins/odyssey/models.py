@@ -17,8 +17,8 @@ from typing import Optional
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from portal.db import AwareDateTime, utcnow
-from portal.rule_context import watch
+from portal.sdk.db import AwareDateTime, utcnow
+from portal.sdk import watch
 
 
 @watch  # the organisation's Odyssey catalog: an edit changes the rules version (portal.rule_context)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from portal.plugins import hookimpl
-from portal.rules import ClosureRule, MissingFact, Msg, ProviderInfo, ProviderSetting
+from portal.sdk import ClosureRule, MissingFact, Msg, ProviderInfo, ProviderSetting, hookimpl
 
 from plugins.odyssey import models  # noqa: F401  (the plugin's tables, for migrations)
 from plugins.odyssey import dashboard, deadlines, quote, retake
@@ -33,6 +32,20 @@ INFO = ProviderInfo(
             "Treat an exam starting at exactly 13:00 as a morning exam (late addition by 12:00 the previous business day)")),
     ),
     payment_methods=(),
+    # Deadlines counted in business days land on one (checked by the conformance kit).
+    business_day_kinds=("application", "payment", "late_addition", "self_exam_request"),
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"items": [{"exam": "VBA-EXCEL-BASIC", "count": 1, "price": "general"}]},
+        "retake": {"exam": "VBA-EXCEL-BASIC", "at": "2026-12-01T10:00:00+09:00", "attempts": [{"start": "2026-11-01T10:00:00+09:00", "end": "2026-11-01T11:00:00+09:00", "outcome": "failed"}]},
+    },
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    vocabulary={
+        "application": Msg("申込締切", "Application deadline"),
+        "payment": Msg("入金期日", "Payment due"),
+        "late_addition": Msg("追加申込", "Late addition"),
+        "self_exam_request": Msg("自校受験申請", "Own-venue exam request"),
+    },
     calculator_facts=("exam", "exam_start"),
     bookings=False,
     catalog_endpoint="odyssey.catalog",
@@ -82,28 +95,28 @@ def provider_sessions(ctx, organization_id, start, end):
 @hookimpl
 def provider_catalog(ctx, organization_id):
     """The organisation's own subject table (prices, commissions) is the catalog."""
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.services import subjects
     return [subject.to_exam() for subject in subjects(db.session(), organization_id).values()]
 
 
 @hookimpl
 def provider_recompute_plan(ctx, organization_id):
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.services import plan_open_deadlines
     return plan_open_deadlines(db.session(), ctx, organization_id)
 
 
 @hookimpl
 def provider_recompute_apply(ctx, organization_id, changes):
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.services import apply_open_deadlines
     return apply_open_deadlines(db.session(), changes)
 
 
 @hookimpl
 def provider_recompute_records(ctx, organization_id, records):
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.services import describe_exam_days
     return describe_exam_days(db.session(), organization_id, records)
 
@@ -111,7 +124,7 @@ def provider_recompute_records(ctx, organization_id, records):
 @hookimpl
 def portal_housekeeping(now):
     """ODY-ST states that the clock changes, then the ODY-PII purge."""
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey import purge, services
     session = db.session()
     changed = services.advance_states(session, None, now)
@@ -122,7 +135,7 @@ def portal_housekeeping(now):
 @hookimpl
 def portal_retention_schedule(organization_id, now):
     """ODY-PII: each exam day not yet purged, with the moment its candidates' data goes."""
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey import purge
     return purge.schedule(db.session(), organization_id)
 
@@ -130,11 +143,31 @@ def portal_retention_schedule(organization_id, now):
 @hookimpl
 def portal_blueprints():
     from plugins.odyssey.views import bp
+    from plugins.odyssey import exports  # noqa: F401  (its routes are on the same blueprint)
     return [bp]
 
 
 @hookimpl
 def provider_demo_data(ctx, organization_id, user_id):
-    from portal import db
+    from portal.sdk import db
     from plugins.odyssey.demo import seed
     seed(db.session(), organization_id, user_id)
+
+
+@hookimpl
+def portal_audit_labels():
+    """How the audit log names this plugin's records and actions."""
+    from flask import url_for
+    from flask_babel import lazy_gettext as _l
+    return {
+        "entities": {"odyssey_exam_day": _l("オデッセイ試験実施日"), "odyssey_candidate": _l("オデッセイ受験者"),
+                     "odyssey_venue": _l("オデッセイ会場情報")},
+        "actions": {"state_change": _l("状態の変更"), "import": _l("CSVインポート"), "delete_import": _l("インポートの削除"),
+                    "late_addition": _l("追加申込"), "self_exam_request": _l("自校受験申請"),
+                    "self_exam_answer": _l("自校受験申請の回答")},
+        "fields": {"exam_day_id": _l("試験実施日"), "candidate_type": _l("受験者情報"), "tests": _l("申込科目"),
+                   "late_addition": _l("追加申込"), "state": _l("状態"), "by": _l("契機"), "rows": _l("件数"),
+                   "deposit_balance": _l("預け金残高"), "exam_date": _l("試験実施日"), "exam_start": _l("開始"),
+                   "application_deadline": _l("申込期限")},
+        "links": {"odyssey_exam_day": lambda i: url_for("odyssey.day", day_id=i)},
+    }

@@ -12,9 +12,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.retention import PlannedPurge
-from portal.rules import JST, Msg, jst
+from portal.sdk import JST, Msg, PlannedPurge, audit, jst
 
 from plugins.odyssey.models import OdysseyCandidate, OdysseyExamDay, OdysseyPurgeLog
 

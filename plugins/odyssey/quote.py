@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from portal.rules import BadInput, Msg, Quote, QuoteLine, RuleRefusal
-from portal.rules.parse import items_list, positive_int
+from portal.sdk import BadInput, Msg, Quote, QuoteLine, RuleRefusal
+from portal.sdk.parse import items_list, positive_int
 
 from plugins.odyssey.catalog import (
     FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, PRICE_KINDS, Subject, offered_kinds, price_field,

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Sequence
 
-from portal.rules import JST, AttemptFact, Msg, RetakeDecision, jst
-from portal.rules.dates import same_date_years_later
+from portal.sdk import JST, AttemptFact, Msg, RetakeDecision, jst, same_date_years_later
 
 from plugins.odyssey.catalog import FAMILY_NAMES
 from plugins.odyssey.timefmt import moment

@@ -8,13 +8,13 @@ from datetime import date, datetime
 from typing import Iterable, Mapping
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from portal import audit
-from portal.bookings import org_context
-from portal.recompute import DeadlineChange, PlanRecord
-from portal.providers import RuleContext
-from portal.rules import AttemptFact, BadInput, Msg, RuleRefusal, jst
+from portal.sdk import (
+    AttemptFact, BadInput, Conflict, DeadlineChange, Msg, PlanRecord, RuleContext, RuleRefusal, audit, guarded, jst,
+)
+from portal.sdk.bookings import org_context
 
 from plugins.odyssey import contract, csv_import, deadlines, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects
@@ -45,11 +45,14 @@ def ensure_catalog(db: Session, org_id: int) -> None:
     """Load the shipped catalog into the organisation's editable table (once)."""
     if db.exec(select(OdysseySubject.id).where(OdysseySubject.organization_id == org_id)).first() is not None:
         return
-    for s in load_subjects():
-        db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
-                              commission=s.commission, voucher_commission=s.voucher_commission,
-                              **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
-    db.flush()
+    try:
+        with db.begin_nested():  # a savepoint: losing the race below leaves the caller's transaction intact
+            for s in load_subjects():
+                db.add(OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
+                                      commission=s.commission, voucher_commission=s.voucher_commission,
+                                      **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}))
+    except IntegrityError:
+        pass  # two first requests at once: the other one loaded it (UNIQUE organization_id, code)
 
 
 def subject_of(row: OdysseySubject) -> Subject:
@@ -215,8 +218,8 @@ def check_retake(db: Session, org_id: int, day: OdysseyExamDay, data: CandidateI
 
 
 def _store_tests(db: Session, candidate: OdysseyCandidate, data: CandidateInput, late: bool) -> None:
-    for t in data.tests:
-        p = price(t.subject, t.price_kind)
+    for i, t in enumerate(data.tests, start=1):
+        p = price(t.subject, t.price_kind, f"subject{i}")  # the refusal shows at that subject
         db.add(OdysseyApplicationTest(organization_id=candidate.organization_id, exam_day_id=candidate.exam_day_id,
                                       candidate_id=candidate.id, subject_code=t.subject.code, subject_name=t.subject.name,
                                       family=t.subject.family, price_kind=t.price_kind, period=t.period, ticket=t.ticket,
@@ -462,14 +465,13 @@ def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[Dead
 def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
     """One UPDATE per planned change, guarded on the planned old deadline and the draft
     state: a day changed since the plan was computed refuses the whole recompute."""
-    from portal import guard
     table = OdysseyExamDay.__table__
     count = 0
     for c in changes:
         if c.source == EXAM_DAY:
-            guard.guarded(db, update(table).where(table.c.id.in_(c.records), table.c.application_deadline == c.old_at,
+            guarded(db, update(table).where(table.c.id.in_(c.records), table.c.application_deadline == c.old_at,
                                                   table.c.state == states.DRAFT).values(application_deadline=c.new_at),
-                          lambda: guard.Conflict("deadlines_changed", Msg(
+                          lambda: Conflict("deadlines_changed", Msg(
                               "期限の再計算中に試験日が変更されたため、保存していません。もう一度お試しください。",
                               "An exam day changed while its deadlines were being recomputed, so nothing was saved. "
                               "Try again.")), expected=len(c.records))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portal.rules import Msg, jst
+from portal.sdk import Msg, jst
 
 DRAFT, CONFIRMED, EXAM_DAY, RESULTS_DUE = "draft", "confirmed", "exam_day", "results_due"
 RESULTS_ENTERED, COMPLETED, EXPIRED = "results_entered", "completed", "expired"

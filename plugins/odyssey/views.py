@@ -11,16 +11,13 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from portal import audit, db, htmx, whatif
-from portal.auth import require_admin
-from portal.rules import AttemptFact, BadInput, Msg, RuleError
-from portal.rules import parse
-from portal.rules.parse import now_jst
-from portal.scoping import get_or_404, org_id, scoped
-from portal.web.forms import datetime_local, int_field
+from portal.sdk import (
+    AttemptFact, BadInput, Msg, RuleError, audit, datetime_local, db, get_or_404, htmx, int_field, now_jst, org_id,
+    parse, require_admin, scoped, whatif,
+)
 
 from plugins.odyssey import contract, csv_import, deadlines, purge, services, states
-from plugins.odyssey.catalog import FAMILIES, FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, offered_kinds
+from plugins.odyssey.catalog import FAMILIES, FAMILY_NAMES, PRICE_KIND_NAMES, PRICE_KIND_PREFIX, offered_kinds, unpriced
 from plugins.odyssey.fields import (
     CANDIDATE_TYPES, COLUMNS, GENDERS, LABELS, PREFECTURES, SUBJECT_FIELDS, FieldError, validate,
 )
@@ -37,6 +34,7 @@ def _now() -> datetime:
 
 def _ctx_common() -> dict[str, Any]:
     return {"state_label": lambda s: states.LABELS[s], "price_kind_name": lambda k: PRICE_KIND_NAMES[k],
+            "unpriced": unpriced,
             "family_name": lambda f: FAMILY_NAMES[f], "labels": LABELS, "genders": GENDERS,
             "candidate_types": CANDIDATE_TYPES, "prefectures": PREFECTURES, "prefix": PRICE_KIND_PREFIX}
 
@@ -156,7 +154,7 @@ def complete(day_id: int):
 def application_copy(day_id: int):
     """随時試験 実施申込書(控え) (3.1.2 / 3.3.3): printable with the browser."""
     exam_day = get_or_404(OdysseyExamDay, day_id)
-    from portal.models import Organization
+    from portal.sdk import Organization
     return htmx.render("odyssey/copy.html", "odyssey/copy.html", day=exam_day,
                        org=db.session().get(Organization, org_id()), remit=services.remittance(db.session(), exam_day),
                        people=services.candidates(db.session(), exam_day), printed_at=_now(), **_ctx_common())
@@ -208,10 +206,22 @@ def _candidate_input(s, form):
     return data
 
 
-def _form_error_page(exam_day, exc: RuleError, form):
+def _form_errors(exc: RuleError) -> dict[str, Msg]:
+    """Field errors of the candidate form: each next to its field, and the summary next to
+    the save button (where the user looks after pressing it)."""
     errors = {e.field: e.message for e in getattr(exc, "errors", [])}
+    if not errors and exc.field:
+        errors = {exc.field: exc.message}
+    return errors
+
+
+def _form_error_page(exam_day, exc: RuleError, form):
+    errors = _form_errors(exc)
     db.session().rollback()
-    return _day_page(exam_day, 422, error=exc.message if not errors else None, errors=errors, values=dict(form))
+    context = _day_context(exam_day)
+    if not (context["can_edit"] or context["can_late_add"]):  # no form on the page: say it at the top
+        return _day_page(exam_day, 422, error=exc.message, errors=errors, values=dict(form))
+    return _day_page(exam_day, 422, errors=errors, form_error=exc.message, values=dict(form))
 
 
 @bp.post("/add-candidate/<int:day_id>")
@@ -254,11 +264,11 @@ def edit_candidate(candidate_id: int):
             with db.transaction() as s:
                 services.update_candidate(s, org_id(), current_user.id, candidate, _candidate_input(s, request.form), _now())
         except RuleError as exc:
-            errors = {e.field: e.message for e in getattr(exc, "errors", [])}
+            errors = _form_errors(exc)
             db.session().rollback()
             return htmx.render("odyssey/candidate.html", "odyssey/partials/candidate_form.html", status=422,
                                day=exam_day, candidate=candidate, values=dict(request.form), errors=errors,
-                               error=None if errors else exc.message, **_form_context())
+                               error=None, form_error=exc.message, **_form_context())
         target = url_for("odyssey.day", day_id=exam_day.id)
         return htmx.redirect(target) if htmx.is_htmx() else redirect(target)
     tests = [t for t in services.tests(db.session(), exam_day) if t.candidate_id == candidate.id]

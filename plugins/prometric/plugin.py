@@ -5,8 +5,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from portal.plugins import hookimpl
-from portal.rules import ClosureRule, Exam, Msg, ProviderInfo, ProviderSetting
+from portal.sdk import ClosureRule, Exam, Msg, ProviderInfo, ProviderSetting, hookimpl
 
 from plugins.prometric import rules
 
@@ -36,7 +35,24 @@ INFO = ProviderInfo(
             "返金時の振込手数料(円。規程に金額の記載なし)", "Refund transfer fee in yen (the rulebook gives no amount)")),
     ),
     payment_methods=("credit_card", "convenience_store", "pay_easy", "voucher"),
-    calculator_facts=("exam", "exam_start", "at", "first_booked_at", "payment"),
+    # The provider's words, labelled in both languages (deadline kinds, payment methods).
+    # Deadlines counted in business days land on one (checked by the conformance kit).
+    business_day_kinds=("change", "cancel"),
+    # Request bodies the rules API answers (docs, and the conformance kit starts from them).
+    examples={
+        "quote": {"items": [{"exam": "RUBY-SILVER", "count": 2}]},
+        "retake": {"exam": "RUBY-SILVER", "at": "2026-12-01T10:00:00+09:00", "attempts": [{"start": "2026-11-01T10:00:00+09:00", "end": "2026-11-01T11:00:00+09:00", "outcome": "failed"}]},
+        "policy": {"exam": "RUBY-SILVER", "exam_start": "2026-12-12T10:00:00+09:00", "at": "2026-11-23T10:00:00+09:00", "booked_at": "2026-11-01T10:00:00+09:00", "first_booked_at": "2026-11-01T10:00:00+09:00", "payment": {"method": "credit_card", "paid": True, "amount": 7500}},
+    },
+    vocabulary={
+        "change": Msg("変更期限", "Change deadline"),
+        "cancel": Msg("キャンセル期限", "Cancellation deadline"),
+        "credit_card": Msg("クレジットカード", "Credit card"),
+        "convenience_store": Msg("コンビニ払い", "Convenience store"),
+        "pay_easy": Msg("Pay-easy", "Pay-easy"),
+        "voucher": Msg("受験チケット(バウチャー)", "Voucher"),
+    },
+    calculator_facts=("exam", "exam_start", "at", "first_booked_at", "payment", "items"),
     bookings=True,
 )
 

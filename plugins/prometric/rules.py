@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from portal.business_days import format_day
-from portal.rules import (
-    JST, BookingDecision, CancelDecision, ChangeDecision, Deadline, LapseDecision, Msg, Payment, PolicyDecision,
-    PolicyFacts, Quote, QuoteLine, QuoteQuery, RetakeDecision, STORE_METHODS, BadInput, jst,
+from portal.sdk import (
+    JST, STORE_METHODS, BadInput, BookingDecision, CancelDecision, ChangeDecision, Deadline, LapseDecision, Msg,
+    Payment, PolicyDecision, PolicyFacts, Quote, QuoteLine, QuoteQuery, RetakeDecision, format_day, jst,
+    same_date_years_later,
 )
-from portal.rules.dates import same_date_years_later
-from portal.rules.parse import positive_int, items_list
+from portal.sdk.parse import positive_int, items_list
 
 SETTING_HOLIDAY_EXTRA_DAY = "holiday_exam_extra_day"
 SETTING_TRANSFER_FEE = "refund_transfer_fee"

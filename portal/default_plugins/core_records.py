@@ -24,7 +24,8 @@ def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime
              .join(Booking, Booking.id == BookingDeadline.booking_id)
              .join(Candidate, Candidate.id == Booking.candidate_id)
              .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
-                    Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end)
+                    Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end,
+                    BookingDeadline.at >= Booking.booked_at)  # one already past when booked is closed, never due
              .order_by(BookingDeadline.at, BookingDeadline.id))
     if kind:
         query = query.where(BookingDeadline.kind == kind)

@@ -88,6 +88,22 @@ class ProviderSetting:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A fact the provider's rule calculator asks for: the request field ``name`` (a
+    contract field such as ``booked_at``, or the provider's own), its label in both
+    languages and its ``kind``, which decides the form input and how the value is sent:
+    ``datetime`` / ``date`` (ISO text), ``integer``, ``boolean``, ``text``, ``choice``
+    (one of ``choices``: ``(value, label)`` pairs), ``payment`` (method, paid, amount),
+    ``attempts`` (one previous attempt: start and outcome) and ``items`` (a number of
+    candidates for the chosen exam, sent as ``[{"exam": …, "count": n}]``)."""
+
+    name: str
+    label: Msg
+    kind: str = "text"
+    choices: Sequence[tuple[str, Msg]] = ()
+
+
+@dataclass(frozen=True)
 class ProviderInfo:
     """How a provider plugin describes itself to the core (hook ``provider_info``)."""
 
@@ -113,6 +129,23 @@ class ProviderInfo:
     #: date …): the core's booking form asks for them, stores them with the booking and
     #: passes them to the policy and booking-decision hooks.
     booking_facts: Sequence["BookingFactSpec"] = ()
+    #: Labels of the provider's words: its deadline kinds, payment methods and any other
+    #: key it shows (``{"application": Msg("申込締切", "Application deadline")}``).
+    vocabulary: Mapping[str, Msg] = field(default_factory=dict)
+    #: The provider's own calculator facts (:class:`Fact`), or a contract fact with its own
+    #: label; named in ``calculator_facts`` to be asked.
+    facts: Sequence[Fact] = ()
+    #: Deadline kinds that always fall on a business day of the provider's calendar (the
+    #: conformance kit checks it); leave out kinds counted in calendar days.
+    business_day_kinds: Sequence[str] = ()
+    #: Valid request bodies of the rules API for this provider, by endpoint (``"quote"``,
+    #: ``"policy"``, ``"retake"``, ``"deadlines"``): the conformance kit checks their answers'
+    #: shapes and fuzzes from them; the docs can show them.
+    examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def label(self, key: str) -> Msg | None:
+        """The provider's label of one of its words (deadline kind, payment method …)."""
+        return self.vocabulary.get(key)
 
     def exam(self, code: str | None) -> Exam | None:
         for exam in self.exams:

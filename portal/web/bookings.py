@@ -10,9 +10,9 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from portal import bookings as service
-from portal import audit, db, htmx, lifecycle, submissions
+from portal import audit, crypto, db, htmx, lifecycle, notify, submissions
 from portal.inputs import MAX_PAGE, MAX_WITHIN_DAYS, int_arg
-from portal.models import Attempt, Booking, BookingDeadline, Candidate, ExamSession
+from portal.models import Attempt, Booking, BookingDeadline, Candidate, ExamSession, RefundAccount
 from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
@@ -92,13 +92,9 @@ def _create_session(s, info, exams) -> ExamSession:
 # --------------------------------------------------------------------------- list
 
 
-@bp.get("/providers/<provider_id>/bookings")
-def booking_list(provider_id: str):
-    info = _booking_provider(provider_id)
-    if _may_have_lapsed(provider_id):  # lapsed bookings (unpaid past due) expire before listing
-        with db.transaction() as s:
-            service.expire_lapsed(s, org_id())
-    args = request.args
+def booking_query(provider_id: str, args) -> tuple[Any, dict[str, str]]:
+    """The bookings list's query with the filters of ``args`` applied (no pager), and the
+    filters as read: the screen, its export and its bulk actions share it."""
     status = args.get("status", "booked")
     sort = args.get("sort", "deadline")
     q = (args.get("q") or "").strip()
@@ -118,17 +114,33 @@ def booking_list(provider_id: str):
         query = query.where(Booking.next_deadline_at != None,  # noqa: E711
                             Booking.next_deadline_at <= now_jst() + timedelta(days=within_days))
     query = query.order_by(*SORTS.get(sort, SORTS["deadline"]))
+    return query, {"status": status, "sort": sort, "q": q, "within": within}
+
+
+@bp.get("/providers/<provider_id>/bookings")
+def booking_list(provider_id: str):
+    info = _booking_provider(provider_id)
+    if _may_have_lapsed(provider_id):  # lapsed bookings (unpaid past due) expire before listing
+        with db.transaction() as s:
+            service.expire_lapsed(s, org_id())
+    return list_response(info, request.args)
+
+
+def list_response(info, args, status: int = 200, **extra: Any):
+    """One page of the list under the filters of ``args`` (``extra``: e.g. a bulk summary)."""
+    query, filters = booking_query(info.id, args)
     page = int_arg(args, "page", 1, minimum=1, maximum=MAX_PAGE)
     size = 25
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     rows = db.session().exec(query.offset((page - 1) * size).limit(size)).all()
-    deadlines = _deadlines_for([b.id for b, _, _ in rows])
-    filters = {"status": status, "sort": sort, "q": q, "within": within}
+    deadlines = deadlines_for([b.id for b, _, _ in rows])
+    pending = [b.id for b, _, _ in rows if b.status == "refund_pending"]
+    accounts = {a.booking_id: masked(lifecycle.RefundAccountInput(**crypto.unseal(a.sealed))) for a in db.session().exec(
+        select(RefundAccount).where(RefundAccount.booking_id.in_(pending))).all()} if pending else {}
     pages = max(1, -(-total // size))
-    response = htmx.render("bookings/list.html", "bookings/partials/table.html", info=info, rows=rows,
-                           deadlines=deadlines, filters=filters, page=page, pages=pages, total=total,
-                           pager=pager.window(page, pages))
-    return response
+    return htmx.render("bookings/list.html", "bookings/partials/table.html", status=status, info=info, rows=rows,
+                       deadlines=deadlines, accounts=accounts, filters=filters, page=page, pages=pages, total=total,
+                       pager=pager.window(page, pages), **extra)
 
 
 def _may_have_lapsed(provider_id: str) -> bool:
@@ -139,7 +151,8 @@ def _may_have_lapsed(provider_id: str) -> bool:
         Booking.paid == False, Booking.payment_due_at < now_jst()).limit(1)).first() is not None  # noqa: E712
 
 
-def _deadlines_for(booking_ids: list[int]) -> dict[int, list[BookingDeadline]]:
+def deadlines_for(booking_ids: list[int]) -> dict[int, list[BookingDeadline]]:
+    """The stored deadlines of these bookings, in one query."""
     result: dict[int, list[BookingDeadline]] = {i: [] for i in booking_ids}
     if booking_ids:
         for d in db.session().exec(select(BookingDeadline).where(BookingDeadline.booking_id.in_(booking_ids))
@@ -221,6 +234,7 @@ def book(provider_id: str):
                 booking = service.book(s, org_id(), current_user.id, _new_booking(s, info))
                 target = url_for("bookings.detail", booking_id=booking.id)
                 submissions.finish(s, claimed, target)
+            notify.success(Msg("予約しました。", "Booked."))
             return _go(target)
         except RuleError as exc:
             if submissions.is_duplicate(exc):
@@ -319,7 +333,7 @@ def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Cand
             policy_error = exc.message
     return {"info": info, "booking": booking, "exam_session": exam_session, "candidate": candidate,
             "policy": policy, "policy_error": policy_error, "targets": targets,
-            "deadlines": _deadlines_for([booking.id])[booking.id],
+            "deadlines": deadlines_for([booking.id])[booking.id],
             "account": _masked_account(booking), "account_types": ACCOUNT_TYPES,
             "facts": _shown_facts(info, booking), "state": lifecycle.state_msg(booking.status),
             "expected_state": lifecycle.state_token(booking),

@@ -5,11 +5,12 @@ from collections import defaultdict
 from datetime import timedelta
 
 from flask import Blueprint, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_
 from sqlmodel import select
 
-from portal import audit, db, htmx
+from portal import audit, db, exports, htmx
 from portal.bookings import org_context, providers
 from portal.models import Attempt, Booking, Candidate, ExamSession
 from portal.orgs import enabled_provider_ids
@@ -25,20 +26,42 @@ PAGE_SIZE = 25
 PLANNER_HORIZON = timedelta(days=400)
 
 
-@bp.get("/candidates")
-def candidate_list():
-    q = (request.args.get("q") or "").strip()
+def candidate_query(args):
+    """The candidates list's query under the search of ``args`` (screen and export)."""
+    q = (args.get("q") or "").strip()
     query = scoped(Candidate)
     if q:
         like = f"%{q}%"
         query = query.where(or_(Candidate.family_name.like(like), Candidate.given_name.like(like),
                                 Candidate.family_kana.like(like), Candidate.given_kana.like(like)))
+    return query.order_by(Candidate.family_kana, Candidate.id), q
+
+
+@bp.get("/candidates")
+def candidate_list():
+    query, q = candidate_query(request.args)
     page = int_arg(request.args, "page", 1, minimum=1, maximum=MAX_PAGE)
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db.session().exec(query.order_by(Candidate.family_kana, Candidate.id)
-                             .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    rows = db.session().exec(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return htmx.render("candidates/list.html", "candidates/partials/rows.html", rows=rows, q=q, page=page,
                        pages=max(1, -(-total // PAGE_SIZE)), total=total)
+
+
+CANDIDATE_COLUMNS = (
+    exports.Column(_l("受験者ID"), lambda c: c.id),
+    exports.Column(_l("姓"), lambda c: c.family_name),
+    exports.Column(_l("名"), lambda c: c.given_name),
+    exports.Column(_l("セイ"), lambda c: c.family_kana),
+    exports.Column(_l("メイ"), lambda c: c.given_kana),
+    exports.Column(_l("メールアドレス"), lambda c: c.email),
+    exports.Column(_l("登録日時"), lambda c: c.created_at),
+)
+
+
+@bp.get("/candidates/export.<fmt>")
+def export(fmt: str):
+    query, _ = candidate_query(request.args)
+    return exports.export_response("candidates", fmt, CANDIDATE_COLUMNS, exports.stream_query(query))
 
 
 def retake_plan(candidate: Candidate) -> list[dict]:

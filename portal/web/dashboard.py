@@ -7,9 +7,10 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from itertools import groupby, islice
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
+from flask_babel import lazy_gettext as _l
 
-from portal import db, htmx
+from portal import db, exports, htmx
 from portal.bookings import org_context, providers
 from portal.business_days import BusinessCalendar
 from portal.inputs import int_arg
@@ -17,7 +18,9 @@ from portal.orgs import enabled_provider_ids
 from portal.providers import RuleContext
 from portal.rules import JST, jst
 from portal.rules.parse import now_jst
+from portal.labels import deadline_label
 from portal.scoping import org_id
+from portal.web.main import provider_name
 
 bp = Blueprint("dashboard", __name__)
 
@@ -57,9 +60,9 @@ def window_end(now: datetime, days: int) -> datetime:
     return datetime.combine(last + timedelta(days=1), time(0), JST)
 
 
-@bp.get("/dashboard")
-def dashboard():
-    args = request.args
+def dashboard_items(args, limit: int | None = None) -> dict:
+    """What the dashboard shows under the filters of ``args`` (the first ``limit`` items):
+    the screen and its export read it from here."""
     days = int_arg(args, "days", 5, minimum=1, maximum=max(DAY_CHOICES))
     days = days if days in DAY_CHOICES else 5
     enabled = [providers().info(p) for p in enabled_provider_ids(db.session(), org_id())]
@@ -69,17 +72,42 @@ def dashboard():
     kind = args.get("kind", "")
     now = now_jst()
     end = window_end(now, days)
-    page = min(int(args["page"]), MAX_PAGE) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
     ctxs = [org_context(db.session(), org_id(), p.id) for p in enabled if not provider_filter or p.id == provider_filter]
-    items = due_items(ctxs, org_id(), now, end, kind, limit=page * PAGE_SIZE + 1)
+    items = due_items(ctxs, org_id(), now, end, kind, limit=limit)
+    return {"items": items, "enabled": enabled, "end": end,
+            "filters": {"days": days, "provider": provider_filter, "kind": kind}}
+
+
+@bp.get("/dashboard")
+def dashboard():
+    args = request.args
+    page = min(int(args["page"]), MAX_PAGE) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    found = dashboard_items(args, limit=page * PAGE_SIZE + 1)
+    enabled, end, items = found["enabled"], found["end"], found["items"]
     has_next = len(items) > page * PAGE_SIZE
     items = items[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     groups = [(day, list(group)) for day, group in groupby(items, key=lambda i: jst(i.at).date())]
     kinds = sorted({k for p in enabled for k in p.deadline_kinds})
-    filters = {"days": days, "provider": provider_filter, "kind": kind}
-    return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=filters,
+    return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=found["filters"],
                        kinds=kinds, day_choices=DAY_CHOICES, until=end - timedelta(seconds=1), enabled=enabled,
                        page=page, has_next=has_next)
+
+
+DASHBOARD_COLUMNS = (
+    exports.Column(_l("期限"), lambda i: i.at),
+    exports.Column(_l("ブランド"), lambda i: provider_name(i.provider)),
+    exports.Column(_l("種類"), lambda i: deadline_label(i.kind, i.provider)),
+    exports.Column(_l("対象"), lambda i: i.subject),
+    exports.Column(_l("規則"), lambda i: i.rule),
+    exports.Column(_l("説明"), lambda i: i.explanation),
+    exports.Column(_l("リンク"), lambda i: url_for("web.home", _external=True).rstrip("/") + i.url),
+)
+
+
+@bp.get("/dashboard/export.<fmt>")
+def export(fmt: str):
+    """The dashboard's deadlines under its filters, as CSV / .xlsx."""
+    return exports.export_response("deadlines", fmt, DASHBOARD_COLUMNS, dashboard_items(request.args)["items"])
 
 
 def _month(value: str | None, today: date) -> date:
@@ -106,4 +134,10 @@ def month_calendar():
     weeks = month_grid.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
     previous = (first - timedelta(days=1)).replace(day=1)
     return htmx.render("dashboard/calendar.html", "dashboard/partials/calendar.html", first=first, weeks=weeks,
-                       by_day=by_day, previous=previous, following=last, national=NATIONAL)
+                       by_day=by_day, previous=previous, following=last, national=NATIONAL, today=now_jst().date(),
+                       brand_index=brand_colours())
+
+
+def brand_colours() -> dict[str, int]:
+    """A colour (one of six) per provider, the same on every page and for every organisation."""
+    return {pid: i % 6 for i, pid in enumerate(providers().ids())}

@@ -13,7 +13,9 @@ from portal.bookings import org_context
 from portal.business_days import weekday_ja
 from portal.i18n import SUPPORTED, request_language
 from portal.orgs import enabled_provider_ids
-from portal.rules import STORE_METHODS, DeadlineQuery, Msg, RuleError, jst
+from portal.facts import calculator_facts
+from portal.rules import STORE_METHODS, DeadlineQuery, Msg, QuoteQuery, RetakeQuery, RuleError, jst
+from portal.rules import parse
 from portal.rules.parse import now_jst
 from portal.web.forms import form_to_contract
 from portal.providers import current as providers
@@ -58,8 +60,9 @@ def register_template_helpers(app: Flask) -> None:
                 "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
                 "status_label": labels.status_label, "requirement_label": labels.requirement_label,
                 "outcome_label": labels.outcome_label, "role_label": labels.role_label,
-                "provider_name": provider_name, "booking_url": booking_url, "store_methods": STORE_METHODS,
-                "submission_key_field": submissions.key_field}
+                "provider_name": provider_name, "booking_url": booking_url, "calculator_facts": calculator_facts,
+                "store_methods": STORE_METHODS, "submission_key_field": submissions.key_field,
+                "account_type_label": labels.account_type_label}
 
 
 def booking_url(booking) -> str:
@@ -92,6 +95,16 @@ def hide_disabled_providers():
     if provider_id is not None and provider_id in providers() and provider_id not in {p.id for p in visible_providers()}:
         abort(404)
     return None
+
+
+@bp.get("/plugins/<provider_id>/static/<path:filename>", endpoint="plugin_static")
+def plugin_static(provider_id: str, filename: str):
+    """A plugin's own static files (its package's ``static/`` folder)."""
+    from flask import send_from_directory
+    folder = providers().static_folder(provider_id) if provider_id in providers() else None
+    if folder is None:
+        abort(404)
+    return send_from_directory(folder, filename)
 
 
 @bp.get("/health")
@@ -133,23 +146,34 @@ def _default_values(info) -> dict[str, Any]:
 
 @bp.post("/providers/<provider_id>/calculate")
 def calculate(provider_id: str):
-    """The calculator: form facts → deadlines and policy, rendered as a partial."""
+    """The calculator: the provider's declared facts → its deadlines, policy, quote and
+    retake answer, each shown with its rule IDs, or with what it still needs."""
     if provider_id not in providers():
         abort(404)
     ctx = org_context(db.session(), current_user.organization_id, provider_id)
-    result: dict[str, Any] = {"error": None, "deadlines": [], "policy": None, "policy_error": None}
+    result: dict[str, Any] = {"error": None, "deadlines": [], "policy": None, "policy_error": None,
+                              "quote": None, "quote_error": None, "retake": None, "retake_error": None}
     try:
-        body = form_to_contract(request.form)
+        body = form_to_contract(request.form, calculator_facts(ctx.provider))
         facts = policy_facts(body)
         if facts.exam_start is not None:
             result["deadlines"] = providers().deadlines(ctx, DeadlineQuery(facts.exam, facts.exam_start, body))
-            try:
-                result["policy"] = providers().policy(ctx, facts)
-            except RuleError as exc:  # deadlines stand; say which fact the policy still needs
-                if exc.code != "not_offered":
-                    result["policy_error"] = exc
+            result["policy"], result["policy_error"] = _answer(lambda: providers().policy(ctx, facts))
+        result["quote"], result["quote_error"] = _answer(lambda: providers().quote(ctx, QuoteQuery(body)))
+        if facts.exam is not None:
+            query = RetakeQuery(facts.exam, parse.attempts_list(body.get("attempts", [])), facts.at)
+            result["retake"], result["retake_error"] = _answer(lambda: providers().retake(ctx, query))
     except RuleError as exc:
         result["error"] = exc
     response = htmx.render("providers/page.html", "rules/partials/calculator_result.html",
                            info=ctx.provider, ctx=ctx, result=result, values=request.form)
     return response
+
+
+def _answer(ask):
+    """One section of the calculator: the answer, or the error saying what it still needs
+    (a question the provider does not answer is left out)."""
+    try:
+        return ask(), None
+    except RuleError as exc:
+        return None, (None if exc.code == "not_offered" else exc)

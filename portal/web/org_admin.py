@@ -1,14 +1,17 @@
 """Organisation admin: users and roles, the providers the organisation uses, the audit log."""
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, request
+from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
-from portal import audit, db, htmx, retention
+from portal import audit, audit_view, db, exports, htmx, retention
 from portal.auth import hash_password, require_admin
 from portal.bookings import providers
 from portal.inputs import MAX_PAGE, int_arg
@@ -95,7 +98,8 @@ def update_user(user_id: int):
 
 def _providers_page():
     enabled = set(enabled_provider_ids(db.session(), org_id()))
-    return htmx.render("admin/providers.html", "admin/partials/providers.html", providers=providers().all(), enabled=enabled)
+    return htmx.render("admin/providers.html", "admin/partials/providers.html", installed=providers().installed(),
+                       enabled=enabled)
 
 
 @bp.get("/providers")
@@ -118,9 +122,8 @@ def set_enabled(provider_id: str):
 # --------------------------------------------------------------------------- audit log
 
 
-@bp.get("/audit")
-def audit_log():
-    args = request.args
+def audit_query(args):
+    """The audit log's query under the filters of ``args`` (screen and export)."""
     query = scoped(AuditEvent)
     entity, action, user_filter = args.get("entity", ""), args.get("action", ""), args.get("user", "")
     if entity:
@@ -130,17 +133,65 @@ def audit_log():
     user_id = int_arg(args, "user", None, minimum=1)
     if user_id is not None:
         query = query.where(AuditEvent.user_id == user_id)
+    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    return query, {"entity": entity, "action": action, "user": user_filter}
+
+
+def _vocabulary() -> audit_view.Vocabulary:
+    return audit_view.vocabulary(current_app.extensions["exam_portal.pm"])
+
+
+@bp.get("/audit")
+def audit_log():
+    args = request.args
+    query, filters = audit_query(args)
     page = int_arg(args, "page", 1, minimum=1, maximum=MAX_PAGE)
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
-    events = db.session().exec(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                               .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE)).all()
+    events = db.session().exec(query.offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE)).all()
     users = {u.id: u for u in db.session().exec(scoped(User)).all()}
     entities = db.session().exec(select(AuditEvent.entity).where(AuditEvent.organization_id == org_id()).distinct()).all()
     actions = db.session().exec(select(AuditEvent.action).where(AuditEvent.organization_id == org_id()).distinct()).all()
-    filters = {"entity": entity, "action": action, "user": user_filter}
-    return htmx.render("admin/audit.html", "admin/partials/audit.html", events=events, users=users, filters=filters,
+    vocab = _vocabulary()
+    return htmx.render("admin/audit.html", "admin/partials/audit.html", events=audit_view.readable(list(events), vocab),
+                       users=users, filters=filters, vocab=vocab,
                        entities=sorted(entities), actions=sorted(actions), page=page,
                        pages=max(1, -(-total // AUDIT_PAGE)), total=total)
+
+
+def _audit_rows(query, vocab, users):
+    for batch in exports.batched(exports.stream_query(query)):
+        yield from audit_view.readable(batch, vocab)
+
+
+AUDIT_COLUMNS = (
+    exports.Column(_l("日時"), lambda r: r.event.at),
+    exports.Column(_l("ユーザー"), lambda r: r.user),
+    exports.Column(_l("操作"), lambda r: r.item.action),
+    exports.Column(_l("対象"), lambda r: r.item.entity),
+    exports.Column(_l("対象ID"), lambda r: r.event.entity_id),
+    exports.Column(_l("変更内容"), lambda r: audit_view.summary_text(r.item)),
+    exports.Column(_l("変更前(JSON)"), lambda r: json.dumps(r.event.before, ensure_ascii=False) if r.event.before else ""),
+    exports.Column(_l("変更後(JSON)"), lambda r: json.dumps(r.event.after, ensure_ascii=False) if r.event.after else ""),
+)
+
+
+@dataclass(frozen=True)
+class _AuditRow:
+    item: audit_view.ReadableEvent
+    user: str
+
+    @property
+    def event(self):
+        return self.item.event
+
+
+@bp.get("/audit/export.<fmt>")
+def audit_export(fmt: str):
+    query, _ = audit_query(request.args)
+    users = {u.id: u.name for u in db.session().exec(scoped(User)).all()}
+    system = gettext("システム")
+    rows = (_AuditRow(item, users.get(item.event.user_id, system)) for item in _audit_rows(query, _vocabulary(), users))
+    return exports.export_response("audit", fmt, AUDIT_COLUMNS, rows)
 
 
 # --------------------------------------------------------------------------- personal data retention

@@ -1,6 +1,7 @@
 """IPA through the core's pages: sessions, booking with the session picker (the IPA rules
 answer through hook provider_booking_decision), changes, outcomes; the plugin's exam-day
 calculators."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -317,3 +318,31 @@ def test_every_ipa_refusal_names_its_rule_on_the_generic_form(ipa):
         html = r.get_data(as_text=True)
         assert r.status_code == 422 and rule in html and 'data-field="session_id"' in html, rule
     assert ipa.query(Booking) == []
+
+
+def test_a_change_deadline_past_at_booking_is_closed_and_never_upcoming(ipa, app):
+    """Issue 13's case: booked Wed 04-01 for Fri 04-03, the change deadline had passed. The
+    booking page says "closed", it is not the next deadline, and the calendar and the ICS
+    feed leave it out."""
+    cid = ipa.candidate()
+    sid = ipa.session(jst(2026, 4, 3, 10))
+    assert ipa.book(sid, cid).status_code == 204
+    [booking] = ipa.query(Booking)
+    closed = [d for d in ipa.query(BookingDeadline, BookingDeadline.booking_id == booking.id) if d.at < booking.booked_at]
+    assert closed, "the short-notice booking has a deadline already past"
+    assert booking.next_deadline_at is None or booking.next_deadline_at >= booking.booked_at
+    page = ipa.client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    for d in closed:
+        assert re.search(rf'data-kind="{d.kind}" class="closed-deadline" data-closed>.*?締切済み', page)
+    calendar = ipa.client.get("/calendar?month=2026-03").get_data(as_text=True) + \
+        ipa.client.get("/calendar?month=2026-04").get_data(as_text=True)
+    for d in closed:
+        day = d.at.date().isoformat()
+        if f'data-date="{day}"' in calendar:
+            cell = calendar.split(f'data-date="{day}"')[1].split("</td>")[0]
+            assert f"/bookings/{booking.id}" not in cell
+    with app.test_request_context("/"):
+        from portal.web.feeds import build_calendar
+        feed = build_calendar(ipa.org_id, "ja", 1)
+    for d in closed:
+        assert f"-{d.kind}-booking-{booking.id}".encode() not in feed

@@ -1,7 +1,7 @@
 """refund accounts encrypted at rest: one sealed column instead of the clear-text fields
 
 Revision ID: 5d1c3a7e9b42
-Revises: a5e102fc0a52
+Revises: a5baa9924991
 Create Date: 2026-11-23 15:45:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '5d1c3a7e9b42'
-down_revision = 'a5e102fc0a52'
+down_revision = 'a5baa9924991'
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-23 08:22:46.439378
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import portal.db
+import portal.sdk.db
 
 
 revision = '9c72610ceb9d'

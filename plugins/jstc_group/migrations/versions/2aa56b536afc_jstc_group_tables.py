@@ -7,7 +7,7 @@ Create Date: 2026-11-23 08:21:45.764327
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import portal.db
+import portal.sdk.db
 
 
 revision = '2aa56b536afc'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('exam_date', sa.Date(), nullable=False),
     sa.Column('application_opens', sa.Date(), nullable=False),
     sa.Column('application_deadline', sa.Date(), nullable=False),
-    sa.Column('created_at', portal.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('organization_id', 'name')
@@ -40,8 +40,8 @@ def upgrade() -> None:
     sa.Column('responsible_person', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('venue', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('staff', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', portal.db.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('applied_at', portal.db.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('applied_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=True),
     sa.Column('applied_by', sa.Integer(), nullable=True),
     sa.Column('form_filename', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.ForeignKeyConstraint(['applied_by'], ['user.id'], ),

@@ -7,7 +7,7 @@ Create Date: 2026-11-23 08:23:37.576684
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import portal.db
+import portal.sdk.db
 
 
 revision = '83a49af31360'
@@ -22,16 +22,16 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('exam_date', sa.Date(), nullable=False),
-    sa.Column('exam_start', portal.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('exam_start', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('application_deadline', portal.db.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('confirmed_at', portal.db.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('results_entered_at', portal.db.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', portal.db.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('application_deadline', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('results_entered_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=True),
     sa.Column('self_exam_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('self_exam_requested_at', portal.db.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('purged_at', portal.db.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', portal.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('self_exam_requested_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('purged_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('organization_id', 'exam_date')
@@ -66,7 +66,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('deposit_balance', sa.Integer(), nullable=False),
-    sa.Column('balance_updated_at', portal.db.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('balance_updated_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=True),
     sa.Column('contract_start', sa.Date(), nullable=True),
     sa.Column('contract_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('proctor_count', sa.Integer(), nullable=False),
@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('encoding', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('rows', sa.Integer(), nullable=False),
-    sa.Column('imported_at', portal.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['exam_day_id'], ['odyssey_exam_day.id'], ),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -96,7 +96,7 @@ def upgrade() -> None:
     sa.Column('exam_day_id', sa.Integer(), nullable=False),
     sa.Column('exam_date', sa.Date(), nullable=False),
     sa.Column('candidates_purged', sa.Integer(), nullable=False),
-    sa.Column('ran_at', portal.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('ran_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['exam_day_id'], ['odyssey_exam_day.id'], ),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -128,7 +128,7 @@ def upgrade() -> None:
     sa.Column('self_exam', sa.Boolean(), nullable=False),
     sa.Column('late_addition', sa.Boolean(), nullable=False),
     sa.Column('purged', sa.Boolean(), nullable=False),
-    sa.Column('created_at', portal.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', portal.sdk.db.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['exam_day_id'], ['odyssey_exam_day.id'], ),
     sa.ForeignKeyConstraint(['import_id'], ['odyssey_import.id'], ),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),

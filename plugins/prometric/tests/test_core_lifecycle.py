@@ -12,8 +12,13 @@ import time_machine
 from sqlalchemy import event, update
 from sqlmodel import Session, select
 
-from conftest import csrf_token, login
-from helpers import make_booking, make_candidate, make_session
+from portal.testing import csrf_token, login
+from functools import partial
+
+from tests import helpers
+from tests.helpers import make_booking, make_candidate
+
+make_session = partial(helpers.make_session, provider="prometric")
 from portal import db, guard, lifecycle
 from portal.models import AuditEvent, Booking, ExamSession
 from portal.plugins import PLUGINS_ENV, hookimpl
@@ -367,7 +372,7 @@ def test_a_booking_of_a_provider_no_longer_installed_is_read_only_never_a_500(fr
     org_id, _, email, password = org_factory()
     session_id = make_session(app, org_id, start=EXAM)
     booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id))
-    monkeypatch.setenv(PLUGINS_ENV, "cbt_ipa")  # prometric uninstalled
+    monkeypatch.setenv(PLUGINS_ENV, "-")  # prometric uninstalled (no installed plugin loads)
     without = make_app()
     client = without.test_client()
     login(client, email, password)

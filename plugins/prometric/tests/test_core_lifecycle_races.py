@@ -10,8 +10,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import func, select
 
-from conftest import csrf_token, login
-from helpers import make_booking, make_candidate, make_session
+from portal.testing import csrf_token, login
+from functools import partial
+
+from tests import helpers
+from tests.helpers import make_booking, make_candidate
+
+make_session = partial(helpers.make_session, provider="prometric")
 from portal import db, lifecycle
 from portal.models import AuditEvent, Booking, ExamSession
 from portal.rules import JST, RuleError

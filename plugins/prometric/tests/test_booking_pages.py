@@ -1,4 +1,5 @@
-"""Bookings through the HTMX UI: seats, stored deadlines, change, cancel, refund, lapse."""
+"""Prometric through the core's booking pages (HTMX UI): seats, stored deadlines (PRM-DL-1), change with
+card reauthorisation (PRM-CH-4), cancel with the Zengin refund form (PRM-CA-2), voucher lock, lapse."""
 import re
 from datetime import datetime, timedelta
 
@@ -6,7 +7,12 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from helpers import make_booking, make_candidate, make_session
+from functools import partial
+
+from tests import helpers
+from tests.helpers import make_booking, make_candidate
+
+make_session = partial(helpers.make_session, provider="prometric")
 from portal import db
 from portal.models import AuditEvent, Booking, BookingDeadline, ExamSession, RefundAccount
 from portal.rules import JST
@@ -264,3 +270,17 @@ def test_admin_setting_recomputes_deadlines_and_bad_values_change_nothing(frozen
     with app.app_context():
         event = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "provider_setting")).one()
         assert event.after["refund_transfer_fee"] == 330 and event.after["holiday_exam_extra_day"] is True
+
+
+def test_calculator_shows_deadlines_policy_quote_and_retake(logged_in):
+    """The generic calculator from Prometric's declared facts: PRM-DL-1 deadlines, the
+    change/cancel policy, the catalog-price quote for a number of candidates, the retake rule."""
+    client, _, _, token = logged_in
+    r = _post(client, token, "/providers/prometric/calculate", {
+        "exam": "RUBY-SILVER", "exam_start": "2026-12-12T10:00", "at": "2026-11-23T10:00",
+        "first_booked_at": "2026-11-01T10:00", "payment_method": "credit_card", "items_count": "2"})
+    body = r.get_data(as_text=True)
+    assert 'data-kind="change"' in body and "PRM-DL-1" in body
+    assert 'data-decision="cancel"' in body
+    assert 'data-decision="quote"' in body and re.search(r"data-total>[\d,]+円<", body)
+    assert 'data-decision="retake"' in body and "PRM-RT" in body

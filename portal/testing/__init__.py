@@ -1,0 +1,95 @@
+"""The conformance kit and test fixtures for exam-portal plugins (``pip install exam-portal[test]``).
+
+``portal.testing.plugin`` is a pytest plugin registered under the ``pytest11`` entry point,
+so any test run in an environment where exam-portal is installed gets the fixtures
+``database_url``, ``make_app``, ``app``, ``client``, ``org_factory``, ``logged_in``,
+``live_server``, ``browser`` and ``page``. Subclass :class:`ConformanceSuite` to check a
+provider against the rules API contract::
+
+    from portal.testing import ConformanceSuite
+
+    class TestAcmeConformance(ConformanceSuite):
+        provider_id = "acme"
+
+``flask --app portal check-provider acme`` runs the same suite from the command line.
+"""
+from __future__ import annotations
+
+import re
+
+from portal.testing.conformance import ConformanceSuite
+
+__all__ = ["ConformanceSuite", "count_statements", "csrf_token", "csv_rows", "login", "seed_demo_and_login", "xlsx_rows"]
+
+
+def login(client, email, password):
+    """Sign in through the real login form (CSRF token taken from the page)."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return token
+
+
+def csrf_token(client, url="/"):
+    """The CSRF token a signed-in page gives its htmx requests."""
+    page = client.get(url, follow_redirects=True).get_data(as_text=True)
+    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+
+
+def seed_demo_and_login(app):
+    """Run the real ``flask seed-demo`` and sign in with the login it prints;
+    returns (client, organisation id)."""
+    from sqlmodel import select
+
+    from portal import db
+    from portal.models import User
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    email, password = result.output.strip().splitlines()[-1].split(": ", 1)[1].split(" / ")
+    client = app.test_client()
+    login(client, email, password)
+    with app.app_context():
+        org_id = db.session().exec(select(User).where(User.email == email)).one().organization_id
+    return client, org_id
+
+
+def csv_rows(response) -> list[list[str]]:
+    """An export read back as Excel would: UTF-8 with BOM, then CSV."""
+    import csv
+    import io
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, so that Japanese Excel opens it"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def xlsx_rows(response) -> list[list]:
+    """An .xlsx export read back with openpyxl; no cell may hold a formula."""
+    import io
+    from openpyxl import load_workbook
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert "spreadsheetml" in response.mimetype
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", f"a formula in {cell.coordinate}: {cell.value!r}"
+    return [[c.value for c in row] for row in sheet.iter_rows()]
+
+
+def count_statements(app, fn) -> int:
+    """How many SQL statements ``fn()`` sends (a list must not send one per row)."""
+    from sqlalchemy import event
+    engine = app.extensions["exam_portal.engine"]
+    seen = []
+
+    def before(conn, cursor, statement, *args):
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return len(seen)
