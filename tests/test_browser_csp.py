@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundled_plugins]  # written against the bundled plugins
 
-SKIP = re.compile(r"/logout|\.ics|/bulk-form/\d+$|/static/|/api/")
+SKIP = re.compile(r"/logout|\.ics|/bulk-form/\d+$|/static/|/api/|/export\.(csv|xlsx)")  # downloads, not pages
 
 
 @pytest.fixture
