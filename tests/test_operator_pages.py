@@ -141,7 +141,7 @@ def test_ics_feed_is_private_valid_and_revocable(frozen, app, logged_in):
     essay = next(e for uid, e in events.items() if uid.startswith("sample-essay-booking"))
     assert essay.decoded("dtstart") == datetime(2026, 12, 7, 23, 59, 59, tzinfo=JST)
     assert "SMP-DL-1" in str(essay["description"])
-    assert str(essay["summary"]).startswith("[小論文提出] ")  # the provider's label, not the raw key
+    assert str(essay["summary"]).startswith("小論文提出: ")  # the provider's label, not the raw key
     assert anonymous.get("/feeds/not-a-token.ics").status_code == 404
     with app.app_context():
         feed_id = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "calendar_feed")).first().entity_id
