@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, g, request, session
+from flask import Flask, g, make_response, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from flask_babel import Babel
@@ -14,7 +14,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from portal import db
+from portal import crypto, db, headers, htmx, inputs, login_limits
 from portal.api import API_PREFIX
 from portal.i18n import DEFAULT, SUPPORTED, TemplateTranslations, request_language
 from portal.plugins import enabled_names, make_plugin_manager
@@ -54,6 +54,17 @@ class PortalSessionInterface(SecureCookieSessionInterface):
         return super().save_session(app, session, response)
 
 
+#: The largest file a form may upload (the CSV import, the bulk application form).
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _too_large():
+    """413 in words: the limit, and that nothing changed (htmx shows it in the error box)."""
+    if htmx.is_htmx():
+        return htmx.vary(make_response(render_template("errors/partials/too_large.html"), 413))
+    return htmx.vary(make_response(render_template("errors/too_large.html"), 413))
+
+
 def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[object] | None = None) -> Flask:
     """The app factory. ``test_config`` may set ``DATABASE_URL``, ``TESTING`` and
     ``EXAM_PORTAL_PLUGINS`` (entry-point names to load, a list or a comma-separated string;
@@ -61,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     (tests, embedding applications)."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
                 static_folder="static")
+    inputs.install_converter(app)  # the bounded <int:…> converter must be in place before any route
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.session_interface = PortalSessionInterface()
     app.config.update(
@@ -70,11 +82,19 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         BABEL_DEFAULT_LOCALE=DEFAULT,
         WTF_CSRF_TIME_LIMIT=None,
         PERSONAL_DATA_RETENTION_DAYS=int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", "365")),
+        UPLOAD_MAX_BYTES=UPLOAD_MAX_BYTES,
+        # The largest upload plus room for the form's other fields; a larger request is a 413
+        # before its body is read.
+        MAX_CONTENT_LENGTH=UPLOAD_MAX_BYTES + 256 * 1024,
+        **{key: os.environ[key] for key in ("RATELIMIT_STORAGE_URI",) if os.environ.get(key)},
     )
+    headers.configure(app)
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+    if not app.config.get("DATA_ENCRYPTION_KEY"):
+        app.config["DATA_ENCRYPTION_KEY"] = crypto.data_key(app.instance_path)
 
     app.extensions["exam_portal.engine"] = db.make_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(db.close_session)
@@ -95,12 +115,15 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     # The core's catalog is the default domain; each plugin package translates in its own.
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     csrf.init_app(app)
+    headers.init_app(app)
+    login_limits.init_app(app)
     from portal.reminders import configure_mail
     configure_mail(app)
     babel.init_app(app, locale_selector=request_language)
     TemplateTranslations(providers.plugin_folders()).install(app.jinja_env)
     from portal import auth
     auth.init_app(app, login_manager)
+    inputs.init_app(app)
 
     from portal import api, cli, web
     app.register_blueprint(api.bp)
@@ -114,7 +137,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     def _http_error(exc: HTTPException):
         if request.path.startswith(API_PREFIX + "/"):
             return api.http_error(exc)  # the contract's error body, also for routing errors
+        if exc.code == 413:
+            return _too_large()
         return exc
+
+    @app.template_global()
+    def upload_limit() -> str:
+        """The upload limit as people read it, for the upload forms and the 413 page."""
+        return f"{app.config['UPLOAD_MAX_BYTES'] / (1024 * 1024):g}MB"
 
     @app.errorhandler(PluginFailure)
     def _plugin_failure(exc: PluginFailure):

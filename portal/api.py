@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.i18n import request_language
 from portal.rules import BadInput, DeadlineQuery, Msg, PolicyFacts, QuoteQuery, RetakeQuery, RuleError
+from portal.rules.errors import UnknownExam
 from portal.rules import parse
 from portal.serialize import cancel_json, change_json, deadline_json, quote_json, retake_json
 from portal.providers import current as providers
@@ -27,6 +28,25 @@ def _body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadInput("invalid_json", Msg("本文はJSONオブジェクトである必要があります。", "The body must be a JSON object."), None)
     return data
+
+
+def _named_exams(ctx, body: dict[str, Any], check_code: bool = True) -> None:
+    """The contract's 404 for an unknown exam, the same on every endpoint of every provider:
+    an ``exam`` the request names (top level or in ``items``) must be a code the provider
+    knows — ``""`` and ``null`` name no exam, so they are unknown too. Leaving ``exam`` out
+    is another matter: the endpoint answers 400 where it needs one.
+    ``check_code=False`` leaves a non-empty code to the provider (a provider's deadlines and
+    retake may accept family codes besides the catalog's, and answer 404 for the rest)."""
+    named = [("exam", body["exam"])] if "exam" in body else []
+    items = body.get("items")
+    if isinstance(items, list):
+        named += [(f"items[{i}].exam", item["exam"]) for i, item in enumerate(items)
+                  if isinstance(item, dict) and "exam" in item]
+    for field, code in named:
+        if not isinstance(code, str) or not code.strip():
+            raise UnknownExam(code if isinstance(code, str) else None, field)
+        if check_code:
+            ctx.exam(code, field)
 
 
 def _error(code: str, message: str, field: str | None, status: int):
@@ -58,6 +78,7 @@ def list_providers():
 def deadlines(provider_id: str):
     ctx = providers().default_context(provider_id)
     body = _body()
+    _named_exams(ctx, body, check_code=False)  # the provider knows its codes (families, say)
     query = DeadlineQuery(
         exam=parse.string_value(body.get("exam"), "exam", required=False),
         exam_start=parse.datetime_value(body.get("exam_start"), "exam_start"),
@@ -71,6 +92,7 @@ def deadlines(provider_id: str):
 def retake(provider_id: str):
     ctx = providers().default_context(provider_id)
     body = _body()
+    _named_exams(ctx, body, check_code=False)
     query = RetakeQuery(
         exam=parse.string_value(body.get("exam"), "exam"),
         attempts=parse.attempts_list(body.get("attempts")),
@@ -83,6 +105,7 @@ def retake(provider_id: str):
 def quote(provider_id: str):
     ctx = providers().default_context(provider_id)
     body = _body()
+    _named_exams(ctx, body)
     return jsonify(quote_json(providers().quote(ctx, QuoteQuery(body)), request_language()))
 
 
@@ -106,7 +129,9 @@ def policy_facts(body: dict[str, Any]) -> PolicyFacts:
 @bp.post("/providers/<provider_id>/policy")
 def policy(provider_id: str):
     ctx = providers().default_context(provider_id)
-    decision = providers().policy(ctx, policy_facts(_body()))
+    body = _body()
+    _named_exams(ctx, body)
+    decision = providers().policy(ctx, policy_facts(body))
     lang = request_language()
     answer = {"change": change_json(decision.change, lang), "cancel": cancel_json(decision.cancel, lang)}
     if decision.lapse is not None:

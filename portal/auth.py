@@ -2,16 +2,15 @@
 needs a signed-in user. Passwords are hashed with werkzeug (scrypt)."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlmodel import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
-from portal import db, htmx, rule_context
+from portal import db, htmx, login_limits, rule_context
 from portal.models import Organization, User
+from portal.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -62,29 +61,25 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     app.register_blueprint(bp)
 
 
-def _safe_next(target: str | None) -> str:
-    if not target or target in ("/?", "/"):
-        return url_for("web.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
-        return url_for("web.home")
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     email = ""
+    status = 200
     if request.method == "POST":
         email = (request.form.get("email") or "").strip().lower()
         password = request.form.get("password") or ""
-        user = db.session().exec(select(User).where(User.email == email)).first()
-        if user is None or not user.active or not check_password_hash(user.password_hash, password):
-            error = _("メールアドレスまたはパスワードが違います。")
+        if login_limits.blocked(email):
+            error, status = _("ログインの失敗が続いたため、しばらくログインできません。15分ほど待ってからお試しください。"), 429
         else:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
+            user = db.session().exec(select(User).where(User.email == email)).first()
+            known = user is not None and user.active
+            if login_limits.password_matches(user.password_hash if known else None, password):
+                login_limits.record_success(email)
+                login_user(user)
+                return redirect(safe_next(request.args.get("next")))
+            login_limits.record_failure(email)
+            error, status = _("メールアドレスまたはパスワードが違います。"), 401
     return render_template("auth/login.html", error=error, email=email), status
 
 

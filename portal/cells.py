@@ -22,4 +22,13 @@ def formula_safe(value: Any) -> Any:
 
 
 def formula_safe_row(values: Any) -> list[Any]:
+    """Every value of a row through :func:`formula_safe`."""
     return [formula_safe(v) for v in values]
+
+
+def from_cell(text: str) -> str:
+    """Text read back from a sheet the portal wrote: the guard apostrophe that
+    :func:`formula_safe` added comes off again, so a round trip stores what was entered."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text

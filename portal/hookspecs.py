@@ -236,6 +236,15 @@ def portal_housekeeping(now: datetime) -> list[str]:
 
 
 @hookspec
+def portal_retention_schedule(organization_id: int, now: datetime) -> list[Any]:
+    """What personal data of ``organization_id`` this plugin's housekeeping will purge, and
+    when, for the admin page 個人データの削除予定: a list of
+    :class:`portal.sdk.PlannedPurge` (what, when, rule ID). Read through
+    ``portal.sdk.db.session()`` with a fixed number of queries, whatever the count.
+    """
+
+
+@hookspec
 def portal_audit_labels() -> dict[str, Any]:
     """How the audit log names this plugin's records: a dict with any of ``actions``,
     ``entities`` and ``fields`` (key → translated label, e.g. ``lazy_gettext``) and

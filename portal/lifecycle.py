@@ -39,7 +39,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
-from portal import audit, guard
+from portal import audit, crypto, guard
 from portal.models import (
     ACTIVE_STATUSES, VOUCHER_HOLDING_STATUSES, Attempt, Booking, BookingDeadline, Candidate, ExamSession,
     RefundAccount,
@@ -435,10 +435,18 @@ class RefundAccountInput:
 
 
 def store_refund_account(db: Session, booking: Booking, account: RefundAccountInput) -> RefundAccount:
-    """The one place a refund account is written (Zengin fields, personal data)."""
-    row = RefundAccount(organization_id=booking.organization_id, booking_id=booking.id, **account.__dict__)
+    """The one place a refund account is written (Zengin fields, personal data): encrypted
+    at rest (portal.crypto), read back only through :func:`refund_account`."""
+    row = RefundAccount(organization_id=booking.organization_id, booking_id=booking.id,
+                        sealed=crypto.seal(dataclasses.asdict(account)))
     db.add(row)
     return row
+
+
+def refund_account(db: Session, booking: Booking) -> RefundAccountInput | None:
+    """The booking's refund account, decrypted (None once the refund is done)."""
+    row = db.exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()
+    return RefundAccountInput(**crypto.unseal(row.sealed)) if row is not None else None
 
 
 def cancel(db: Session, booking: Booking, user_id: int | None, account: RefundAccountInput | None,
@@ -466,7 +474,9 @@ def cancel(db: Session, booking: Booking, user_id: int | None, account: RefundAc
     release_seat(db, exam_session.id)
     after = audit.snapshot(booking)
     if refund and account is not None:  # the audit keeps where the refund goes, masked like the screens
-        after["refund_account"] = store_refund_account(db, booking, account).masked()
+        from portal.zengin import masked
+        store_refund_account(db, booking, account)
+        after["refund_account"] = masked(account)
     db.execute(delete(BookingDeadline).where(BookingDeadline.booking_id == booking.id))
     audit.record(db, booking.organization_id, user_id, "cancel", "booking", booking.id, before, after)
     return decision

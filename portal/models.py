@@ -159,26 +159,17 @@ class BookingDeadline(SQLModel, table=True):
 
 
 class RefundAccount(SQLModel, table=True):
-    """Where a refund goes (Zengin rules). Personal data: purged after the refund."""
+    """Where a refund goes (Zengin rules). Personal data: stored encrypted (``sealed``, see
+    portal.crypto: bank code, branch code, account type, number and holder), shown masked,
+    deleted once the refund is done."""
 
     __tablename__ = "refund_account"
 
     id: Optional[int] = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     booking_id: int = Field(foreign_key="booking.id", unique=True)
-    bank_code: str = Field(max_length=4)
-    branch_code: str = Field(max_length=3)
-    account_type: str = Field(max_length=10)  # ordinary | current | savings
-    account_number: str = Field(max_length=7)
-    holder: str = Field(max_length=30)
+    sealed: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
-
-    def masked(self) -> dict[str, str]:
-        """What the screens show: codes and holder in full (needed to check the transfer),
-        the account number but its last three digits hidden."""
-        number = self.account_number or ""
-        return {"bank_code": self.bank_code, "branch_code": self.branch_code, "account_type": self.account_type,
-                "account_number": "*" * max(0, len(number) - 3) + number[-3:], "holder": self.holder}
 
 
 class Attempt(SQLModel, table=True):

@@ -62,3 +62,11 @@ def validate_refund_account(form: Mapping[str, str]) -> tuple[RefundAccountInput
     if errors:
         return None, errors
     return RefundAccountInput(bank, branch, kind, number, holder.strip()), {}
+
+
+def masked(account: RefundAccountInput) -> dict[str, str]:
+    """The account as operators see it until the refund is done: enough to recognise it
+    (bank, branch, type, last digits, the holder's first character), not to reuse it."""
+    return {"bank_code": account.bank_code, "branch_code": account.branch_code,
+            "account_type": account.account_type, "account_number": "*" * 4 + account.account_number[-3:],
+            "holder": account.holder[:1] + "*" * max(0, len(account.holder) - 1)}

@@ -208,11 +208,11 @@ def test_refund_account_is_checked_before_the_confirmation_and_shown_masked_unti
     _post(client, token, f"/bookings/{booking_id}/cancel", GOOD_ACCOUNT)
     detail = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
     shown = re.search(r"<dd data-refund-account>(.*?)</dd>", detail, re.S).group(1)
-    assert "****567" in shown and "1234567" not in detail and "ﾔﾏﾀﾞ ﾀﾛｳ" in shown and "0001" in shown
+    assert "****567" in shown and "1234567" not in detail and "ﾔ*******" in shown and "ﾔﾏﾀﾞ" not in detail and "0001" in shown
     listing = client.get("/providers/prometric/bookings?status=refund_pending").get_data(as_text=True)
     assert "****567" in listing and "1234567" not in listing
     log = client.get("/admin/audit?action=cancel").get_data(as_text=True)
-    assert re.search(r'<span class="label">返金先口座</span>:\s*<span class="after" translate="no">0001 / 123 / 普通 / \*\*\*\*567 / ﾔﾏﾀﾞ ﾀﾛｳ</span>',
+    assert re.search(r'<span class="label">返金先口座</span>:\s*<span class="after" translate="no">0001 / 123 / 普通 / \*\*\*\*567 / ﾔ\*\*\*\*\*\*\*</span>',
                      log) and "1234567" not in log
     _post(client, token, f"/bookings/{booking_id}/refund-done", {})
     assert "data-refund-account" not in client.get(f"/bookings/{booking_id}").get_data(as_text=True)

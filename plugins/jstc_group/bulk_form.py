@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from portal.sdk import Msg
+from portal.sdk import Msg, formula_safe, formula_safe_row, from_cell, has_control_characters
 
 from plugins.jstc_group.grades import GRADES, grade_from_label
 from plugins.jstc_group.jis import characters_outside_jis
@@ -82,7 +82,7 @@ def build_form(session: SessionDates, session_id: int, organization: str, rows: 
     ws["A1"] = "技術英語能力検定 一括申込書"
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = "開催回"
-    ws["B2"] = session.name
+    ws["B2"] = formula_safe(session.name)
     ws["C2"] = "試験日"
     ws["D2"] = session.exam_date
     ws["D2"].number_format = "yyyy-mm-dd"
@@ -90,7 +90,7 @@ def build_form(session: SessionDates, session_id: int, organization: str, rows: 
     ws["F2"] = session.application_deadline
     ws["F2"].number_format = "yyyy-mm-dd"
     ws["A3"] = "団体名"
-    ws["B3"] = organization
+    ws["B3"] = formula_safe(organization)
     ws["A4"] = ("6行目から1行に1名ずつ記入してください。受験級: " + "・".join(g.name.ja for g in GRADES.values())
                 + "。アップロードは1回だけで、申込完了後は追加・キャンセル・変更できません。")
     for col, title in enumerate(HEADERS, start=1):
@@ -107,13 +107,13 @@ def build_form(session: SessionDates, session_id: int, organization: str, rows: 
     for i, row in enumerate(rows):
         r = FIRST_ROW + i
         values = (i + 1, row.family_name, row.given_name, row.family_kana, row.given_kana, GRADES[row.grade].name.ja)
-        for col, value in enumerate(values, start=1):
+        for col, value in enumerate(formula_safe_row(values), start=1):  # names are the operator's text
             ws.cell(r, col, value)
     ws.freeze_panes = f"A{FIRST_ROW}"
     meta = wb.create_sheet(META_SHEET)
     meta.append(["form", FORM_KIND])
     meta.append(["session_id", session_id])
-    meta.append(["session", session.name])
+    meta.append(["session", formula_safe(session.name)])
     meta.sheet_state = "hidden"
     out = BytesIO()
     wb.save(out)
@@ -183,6 +183,10 @@ def _name_part(value: Any, line: int | None, column: str, label: Msg, problems: 
         return ""
     if not text:
         problems.append(_problem(f"{ja}{label.ja}が空欄です。", f"{en}{label.en} is empty.", line, column))
+    elif has_control_characters(text):
+        problems.append(_problem(f"{ja}{label.ja}に使えない文字(制御文字)が含まれています。",
+                                 f"{en}{label.en} contains control characters.", line, column))
+        return ""
     elif len(text) > MAX_NAME:
         problems.append(_problem(f"{ja}{label.ja}が長すぎます({MAX_NAME}文字まで)。",
                                  f"{en}{label.en} is too long ({MAX_NAME} characters at most).", line, column))
@@ -201,7 +205,7 @@ def _kana_part(value: Any, line: int | None, column: str, label: Msg, problems: 
 
 def _rows(ws) -> Iterable[tuple[int, tuple]]:
     for line, values in enumerate(ws.iter_rows(min_row=FIRST_ROW, max_col=len(HEADERS), values_only=True), start=FIRST_ROW):
-        values = tuple(values) + (None,) * (len(HEADERS) - len(values))
+        values = tuple(from_cell(v) if isinstance(v, str) else v for v in values) + (None,) * (len(HEADERS) - len(values))
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values[1:]):
             continue  # an empty row (the No. column alone does not make a row)
         yield line, values
@@ -215,7 +219,7 @@ def read_form(data: bytes, session_id: int, session_name: str) -> ReadResult:
     except ValueError as exc:
         result.problems.append(FormProblem(exc.args[0]))
         return result
-    try:
+    try:  # read-only workbooks parse the sheets lazily: a damaged sheet fails here, not in _open
         problem = _check_form(wb, session_id, session_name)
         if problem:
             result.problems.append(problem)
@@ -229,6 +233,10 @@ def read_form(data: bytes, session_id: int, session_name: str) -> ReadResult:
             result.problems.extend(problems)
             if row is not None:
                 result.rows.append(row)
+    except Exception:  # openpyxl / zipfile / XML raise many kinds for a damaged sheet
+        result.rows.clear()
+        result.problems[:] = [_problem("Excel ファイル(.xlsx)として読めません(ファイルが壊れています)。",
+                                       "The Excel (.xlsx) file cannot be read (it is damaged).")]
     finally:
         wb.close()
     if result.ok and not result.rows:

@@ -85,6 +85,21 @@ def provider_demo_data(ctx, organization_id, user_id):
 
 
 @hookimpl
+def portal_housekeeping(now):
+    """Examinees' names after the portal's retention period (no JST rule on retention)."""
+    from portal.sdk import db
+    from plugins.jstc_group import purge
+    return [f"examinees purged of personal data: {purge.purge(db.session(), now)}"]
+
+
+@hookimpl
+def portal_retention_schedule(organization_id, now):
+    from portal.sdk import db
+    from plugins.jstc_group import purge
+    return purge.schedule(db.session(), organization_id)
+
+
+@hookimpl
 def portal_audit_labels():
     """How the audit log names this plugin's records and actions."""
     from flask import url_for

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Sequence
 
-from portal.sdk import Msg
+from portal.sdk import Msg, has_control_characters
 
 from plugins.odyssey.catalog import PRICE_KIND_NAMES, Subject, price_field
 from plugins.odyssey.quote import needed_facts
@@ -148,6 +148,10 @@ def validate(raw: Mapping[str, str], subjects: Mapping[str, Subject]) -> tuple[C
                  "prefecture", "city", "street", "subject1", "candidate_type"):
         if not v[name]:
             errors.append(_err(name, "必須項目です。", "required."))
+    for name, value in v.items():  # PostgreSQL cannot store NUL; no field needs a control character
+        if has_control_characters(value):
+            errors.append(_err(name, "使えない文字(制御文字)が含まれています。", "contains control characters."))
+            v[name] = ""
     for name, limit in MAX_LENGTHS.items():
         if len(v[name]) > limit:
             errors.append(_err(name, f"{limit}文字以内で入力してください。", f"at most {limit} characters."))

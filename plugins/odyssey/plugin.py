@@ -133,6 +133,14 @@ def portal_housekeeping(now):
 
 
 @hookimpl
+def portal_retention_schedule(organization_id, now):
+    """ODY-PII: each exam day not yet purged, with the moment its candidates' data goes."""
+    from portal.sdk import db
+    from plugins.odyssey import purge
+    return purge.schedule(db.session(), organization_id)
+
+
+@hookimpl
 def portal_blueprints():
     from plugins.odyssey.views import bp
     from plugins.odyssey import exports  # noqa: F401  (its routes are on the same blueprint)

@@ -7,13 +7,13 @@ to its last day: 01-31 → 02-28/29); the data is deleted from the following day
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from portal.sdk import audit, jst
+from portal.sdk import JST, Msg, PlannedPurge, audit, jst
 
 from plugins.odyssey.models import OdysseyCandidate, OdysseyExamDay, OdysseyPurgeLog
 
@@ -60,3 +60,21 @@ def purge(db: Session, now: datetime) -> list[OdysseyPurgeLog]:
         logs.append(log)
     db.flush()
     return logs
+
+
+def purge_at(exam_date: date) -> datetime:
+    """The first moment the day's data is due: the day after the month ends (00:00 JST)."""
+    return datetime.combine(one_month_after(exam_date) + timedelta(days=1), time(0), JST)
+
+
+def schedule(db: Session, organization_id: int) -> list[PlannedPurge]:
+    """Every exam day not yet purged, with its candidate count and purge moment (one query)."""
+    count = func.count(OdysseyCandidate.id)
+    rows = db.exec(select(OdysseyExamDay.exam_date, count)
+                   .outerjoin(OdysseyCandidate, (OdysseyCandidate.exam_day_id == OdysseyExamDay.id)
+                              & OdysseyCandidate.purged.is_(False))
+                   .where(OdysseyExamDay.organization_id == organization_id, OdysseyExamDay.purged_at.is_(None))
+                   .group_by(OdysseyExamDay.id, OdysseyExamDay.exam_date)).all()
+    return [PlannedPurge(Msg(f"オデッセイ {d.isoformat()} の受験者{n}名の申込データ",
+                             f"Odyssey {d.isoformat()}: application data of {n} candidates"), purge_at(d), "ODY-PII")
+            for d, n in rows if n]

@@ -150,7 +150,7 @@ def self_exam(day_id: int):
 
 @bp.post("/results/<int:day_id>")
 def results(day_id: int):
-    outcomes = {int(k.split("_", 1)[1]): v for k, v in request.form.items() if k.startswith("outcome_") and k[8:].isdigit()}
+    outcomes = {int(k.split("_", 1)[1]): v for k, v in request.form.items() if k.startswith("outcome_") and k[8:].isascii() and k[8:].isdigit() and len(k) <= 17}
     return _act(day_id, lambda s, d, v: services.enter_results(s, org_id(), current_user.id, d, outcomes, _now(), v))
 
 

@@ -16,6 +16,10 @@ from __future__ import annotations
 from flask_login import login_required
 
 from portal.auth import require_admin
+from portal.cells import formula_safe, formula_safe_row, from_cell
+from portal.inputs import has_control_characters, int_arg
+from portal.redirects import safe_next
+from portal.retention import PlannedPurge, retention
 from portal.business_days import BusinessCalendar, Shift, format_day, weekday_ja
 from portal.db import AwareDateTime, utcnow
 from portal.guard import Conflict, guarded, register_constraint, status_of
@@ -61,6 +65,10 @@ __all__ = [
     "Conflict", "guarded", "register_constraint", "status_of", "conflict_response",
     # stored deadlines a plugin keeps: recompute plans, rules version
     "DeadlineChange", "PlanRecord", "watch",
+    # personal data retention (hook portal_retention_schedule)
+    "PlannedPurge", "retention",
+    # input and spreadsheet safety
+    "formula_safe", "formula_safe_row", "from_cell", "has_control_characters", "int_arg", "safe_next",
     # core tables
     "Attempt", "AuditEvent", "Booking", "BookingDeadline", "Candidate", "ExamSession", "Organization", "User",
     "AwareDateTime", "utcnow",

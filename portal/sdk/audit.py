@@ -1,4 +1,4 @@
 """The audit log: every change is recorded in its transaction with the user who made it."""
-from portal.audit import last_event, record, snapshot
+from portal.audit import REDACTED, last_event, record, redact, snapshot
 
-__all__ = ["record", "snapshot", "last_event"]
+__all__ = ["record", "snapshot", "last_event", "redact", "REDACTED"]

@@ -72,7 +72,7 @@ def settings_input(provider_id: str, form: Mapping[str, str]) -> tuple[dict[str,
             values[setting.key] = raw in ("on", "true")
         elif isinstance(setting.default, int):
             text_value = (raw or "").strip()
-            if not text_value.isdigit() or int(text_value) > 1_000_000:
+            if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > 1_000_000:
                 errors[setting.key] = Msg("0以上の整数を入力してください。", "Enter a whole number of 0 or more.")
             else:
                 values[setting.key] = int(text_value)
@@ -93,9 +93,9 @@ def catalog_input(provider_id: str, form: Mapping[str, str]) -> tuple[CatalogEnt
     numbers: dict[str, int | None] = {}
     for key in ("price", "duration_minutes"):
         raw = (form.get(key) or "").replace(",", "").strip()
-        if raw and (not raw.isdigit() or int(raw) > 10_000_000):
+        if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) > 10_000_000):
             errors[key] = Msg("0以上の整数で入力してください。", "Enter a whole number of 0 or more.")
-        numbers[key] = int(raw) if raw.isdigit() else None
+        numbers[key] = int(raw) if raw.isascii() and raw.isdigit() else None
     if errors:
         return None, errors
     return CatalogEntry(organization_id=org_id(), provider=provider_id, code=code, name=name[:200],

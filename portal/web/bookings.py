@@ -10,7 +10,8 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from portal import bookings as service
-from portal import audit, db, htmx, lifecycle, notify, submissions
+from portal import audit, crypto, db, htmx, lifecycle, notify, submissions
+from portal.inputs import MAX_PAGE, MAX_WITHIN_DAYS, int_arg
 from portal.models import Attempt, Booking, BookingDeadline, Candidate, ExamSession, RefundAccount
 from portal.rules import STORE_METHODS, BadInput, Msg, RuleError
 from portal.rules.parse import now_jst
@@ -18,7 +19,7 @@ from portal.scoping import get_or_404, org_id, scoped
 from portal.web import pager
 from portal.web.forms import datetime_local, int_field
 from portal.rules import parse
-from portal.zengin import validate_refund_account
+from portal.zengin import ACCOUNT_TYPES, masked, validate_refund_account
 
 bp = Blueprint("bookings", __name__)
 
@@ -108,9 +109,10 @@ def booking_query(provider_id: str, args) -> tuple[Any, dict[str, str]]:
         like = f"%{q}%"
         query = query.where(or_(Candidate.family_name.like(like), Candidate.given_name.like(like),
                                 Candidate.family_kana.like(like), Candidate.given_kana.like(like)))
-    if within.isdigit():
+    within_days = int_arg(args, "within", None, minimum=0, maximum=MAX_WITHIN_DAYS)
+    if within_days is not None:
         query = query.where(Booking.next_deadline_at != None,  # noqa: E711
-                            Booking.next_deadline_at <= now_jst() + timedelta(days=int(within)))
+                            Booking.next_deadline_at <= now_jst() + timedelta(days=within_days))
     query = query.order_by(*SORTS.get(sort, SORTS["deadline"]))
     return query, {"status": status, "sort": sort, "q": q, "within": within}
 
@@ -127,13 +129,13 @@ def booking_list(provider_id: str):
 def list_response(info, args, status: int = 200, **extra: Any):
     """One page of the list under the filters of ``args`` (``extra``: e.g. a bulk summary)."""
     query, filters = booking_query(info.id, args)
-    page = max(1, int(args["page"])) if args.get("page", "").isdigit() else 1
+    page = int_arg(args, "page", 1, minimum=1, maximum=MAX_PAGE)
     size = 25
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     rows = db.session().exec(query.offset((page - 1) * size).limit(size)).all()
     deadlines = deadlines_for([b.id for b, _, _ in rows])
     pending = [b.id for b, _, _ in rows if b.status == "refund_pending"]
-    accounts = {a.booking_id: a for a in db.session().exec(
+    accounts = {a.booking_id: masked(lifecycle.RefundAccountInput(**crypto.unseal(a.sealed))) for a in db.session().exec(
         select(RefundAccount).where(RefundAccount.booking_id.in_(pending))).all()} if pending else {}
     pages = max(1, -(-total // size))
     return htmx.render("bookings/list.html", "bookings/partials/table.html", status=status, info=info, rows=rows,
@@ -329,14 +331,20 @@ def _detail_context(booking: Booking, exam_session: ExamSession, candidate: Cand
             targets = lifecycle.verdicts(ctx, "change", facts, rows)
         except RuleError as exc:  # the provider needs a fact this booking lacks: say so, no 500
             policy_error = exc.message
-    account = s.exec(select(RefundAccount).where(RefundAccount.booking_id == booking.id)).first()
     return {"info": info, "booking": booking, "exam_session": exam_session, "candidate": candidate,
             "policy": policy, "policy_error": policy_error, "targets": targets,
-            "deadlines": deadlines_for([booking.id])[booking.id], "account": account,
+            "deadlines": deadlines_for([booking.id])[booking.id],
+            "account": _masked_account(booking), "account_types": ACCOUNT_TYPES,
             "facts": _shown_facts(info, booking), "state": lifecycle.state_msg(booking.status),
             "expected_state": lifecycle.state_token(booking),
             "outcome_open": booking.status in lifecycle.TRANSITIONS["record_outcome"].sources and exam_session.start <= now,
             "attempt": s.exec(select(Attempt).where(Attempt.booking_id == booking.id)).first()}
+
+
+def _masked_account(booking: Booking) -> dict[str, str] | None:
+    """The refund account as operators see it until the refund is done (decrypted, masked)."""
+    account = lifecycle.refund_account(db.session(), booking) if booking.status == "refund_pending" else None
+    return masked(account) if account is not None else None
 
 
 def _shown_facts(info, booking: Booking) -> list[tuple[Msg, Any]]:

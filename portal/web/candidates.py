@@ -18,6 +18,7 @@ from portal.rules import AttemptFact, BadInput, Msg, RetakeQuery, RuleError
 from portal.rules import parse
 from portal.rules.parse import now_jst
 from portal.scoping import get_or_404, org_id, scoped
+from portal.inputs import MAX_PAGE, int_arg
 from portal.web.forms import datetime_local
 
 bp = Blueprint("candidates", __name__)
@@ -39,7 +40,7 @@ def candidate_query(args):
 @bp.get("/candidates")
 def candidate_list():
     query, q = candidate_query(request.args)
-    page = max(1, int(request.args["page"])) if request.args.get("page", "").isdigit() else 1
+    page = int_arg(request.args, "page", 1, minimum=1, maximum=MAX_PAGE)
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     rows = db.session().exec(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return htmx.render("candidates/list.html", "candidates/partials/rows.html", rows=rows, q=q, page=page,

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from portal import db, exports, htmx
 from portal.bookings import org_context, providers
 from portal.business_days import BusinessCalendar
+from portal.inputs import int_arg
 from portal.orgs import enabled_provider_ids
 from portal.providers import RuleContext
 from portal.rules import JST, jst
@@ -62,7 +63,8 @@ def window_end(now: datetime, days: int) -> datetime:
 def dashboard_items(args, limit: int | None = None) -> dict:
     """What the dashboard shows under the filters of ``args`` (the first ``limit`` items):
     the screen and its export read it from here."""
-    days = int(args["days"]) if args.get("days", "").isdigit() and int(args["days"]) in DAY_CHOICES else 5
+    days = int_arg(args, "days", 5, minimum=1, maximum=max(DAY_CHOICES))
+    days = days if days in DAY_CHOICES else 5
     enabled = [providers().info(p) for p in enabled_provider_ids(db.session(), org_id())]
     provider_filter = args.get("provider", "")
     if provider_filter not in {p.id for p in enabled}:

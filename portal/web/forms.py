@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from portal.inputs import DB_INT_MAX
 from portal.rules import BadInput, Fact, Msg
+
 
 
 def datetime_local(value: str) -> str:
@@ -17,12 +19,16 @@ def datetime_local(value: str) -> str:
     return value + "+09:00" if value and "+" not in value[10:] and not value.endswith("Z") else value
 
 
-def int_field(form: Mapping[str, str], name: str) -> int | None:
+def int_field(form: Mapping[str, str], name: str, maximum: int = DB_INT_MAX) -> int | None:
+    """A whole number of at most ``maximum`` (by default what an INTEGER column holds)."""
     raw = (form.get(name) or "").replace(",", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise BadInput("invalid_field", Msg("半角数字で入力してください。", "Enter digits only."), name)
+    if len(raw) > 12 or int(raw) > maximum:
+        raise BadInput("invalid_field", Msg(f"{maximum:,}以下の数を入力してください。",
+                                            f"Enter a number no greater than {maximum:,}."), name)
     return int(raw)
 
 

@@ -19,6 +19,7 @@ from portal.rules import parse
 from portal.rules.parse import now_jst
 from portal.web.forms import form_to_contract
 from portal.providers import current as providers
+from portal.redirects import safe_next
 
 bp = Blueprint("web", __name__)
 
@@ -116,9 +117,7 @@ def set_language():
     lang = request.form.get("lang")
     if lang in SUPPORTED:
         session["lang"] = lang
-    target = request.form.get("next") or url_for("web.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.home")
+    target = safe_next(request.form.get("next"))
     if htmx.is_htmx():
         return htmx.redirect(target)
     return redirect(target)

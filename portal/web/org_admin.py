@@ -11,10 +11,12 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
-from portal import audit, audit_view, db, exports, htmx
+from portal import audit, audit_view, db, exports, htmx, retention
 from portal.auth import hash_password, require_admin
 from portal.bookings import providers
-from portal.models import AuditEvent, User
+from portal.inputs import MAX_PAGE, int_arg
+from portal.models import AuditEvent, Booking, Candidate, RefundAccount, User
+from portal.rules.parse import now_jst
 from portal.orgs import enabled_provider_ids, set_provider_enabled
 from portal.rules import Msg
 from portal.scoping import org_id, scoped
@@ -128,8 +130,9 @@ def audit_query(args):
         query = query.where(AuditEvent.entity == entity)
     if action:
         query = query.where(AuditEvent.action == action)
-    if user_filter.isdigit():
-        query = query.where(AuditEvent.user_id == int(user_filter))
+    user_id = int_arg(args, "user", None, minimum=1)
+    if user_id is not None:
+        query = query.where(AuditEvent.user_id == user_id)
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     return query, {"entity": entity, "action": action, "user": user_filter}
 
@@ -142,7 +145,7 @@ def _vocabulary() -> audit_view.Vocabulary:
 def audit_log():
     args = request.args
     query, filters = audit_query(args)
-    page = max(1, int(args["page"])) if args.get("page", "").isdigit() else 1
+    page = int_arg(args, "page", 1, minimum=1, maximum=MAX_PAGE)
     total = db.session().exec(select(func.count()).select_from(query.subquery())).one()
     events = db.session().exec(query.offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE)).all()
     users = {u.id: u for u in db.session().exec(scoped(User)).all()}
@@ -189,3 +192,28 @@ def audit_export(fmt: str):
     system = gettext("システム")
     rows = (_AuditRow(item, users.get(item.event.user_id, system)) for item in _audit_rows(query, _vocabulary(), users))
     return exports.export_response("audit", fmt, AUDIT_COLUMNS, rows)
+
+
+# --------------------------------------------------------------------------- personal data retention
+
+RETENTION_PAGE = 50
+
+
+@bp.get("/retention")
+def retention_page():
+    """What personal data will be purged when: each candidate's purge date (retention from
+    their last exam) and the refund accounts still held (deleted when the refund is done)."""
+    now = now_jst()
+    items = retention.schedule(db.session(), org_id())
+    page = int_arg(request.args, "page", 1, minimum=1, maximum=MAX_PAGE)
+    pages = max(1, -(-len(items) // RETENTION_PAGE))
+    shown = items[(page - 1) * RETENTION_PAGE:page * RETENTION_PAGE]
+    refunds = db.session().exec(
+        select(Booking, Candidate).join(RefundAccount, RefundAccount.booking_id == Booking.id)
+        .join(Candidate, Candidate.id == Booking.candidate_id)
+        .where(Booking.organization_id == org_id()).order_by(Booking.cancelled_at)).all()
+    planned = retention.plugin_schedule(current_app.extensions["exam_portal.pm"], org_id(), now)
+    return htmx.render("admin/retention.html", "admin/partials/retention.html", items=shown, total=len(items),
+                       planned=planned,
+                       due_now=sum(1 for i in items if i.purge_at <= now), refunds=refunds, page=page, pages=pages,
+                       retention_days=retention.retention().days, now=now)

@@ -100,3 +100,20 @@ def test_large_cp932_file():
 def test_excel_date_patterns(street, mangled):
     from plugins.odyssey.fields import EXCEL_DATE
     assert bool(EXCEL_DATE.match(street)) is mangled
+
+
+def test_control_characters_in_a_cell_are_an_error_of_that_cell():
+    """PostgreSQL cannot store NUL: a CSV cell holding one (or another control character) is
+    an error naming its line and column, and the file imports nothing."""
+    data = (FIXTURES / "manual_example_utf8.csv").read_bytes().replace("丸の内,花子".encode(), "丸の\x00内,花\x01子".encode(), 1)
+    result = csv_import.read(data, SUBJECTS)
+    assert not result.ok
+    assert {(1, "A"), (1, "B")} <= errors(result)
+    assert any("制御文字" in csv_import.error_text(e) for e in result.errors)
+
+
+def test_a_formula_looking_cell_is_kept_as_text():
+    """Imported text is stored as text (the guard applies when the portal writes a sheet)."""
+    data = (FIXTURES / "manual_example_utf8.csv").read_bytes().replace("丸の内 3-1-1".encode(), "=1+1".encode(), 1)
+    result = csv_import.read(data, SUBJECTS)
+    assert result.ok and result.candidates[0][1].values["street"] == "=1+1"

@@ -343,3 +343,14 @@ def test_panel_links_on_the_brand_switcher(logged_in):
     client = logged_in[0]
     page = client.get("/providers/odyssey").get_data(as_text=True)
     assert 'data-panel="odyssey"' in page and "/p/odyssey/" in page
+
+
+def test_the_retention_page_lists_when_each_exam_days_data_goes(app, venue):
+    """ODY-PII on the admin's 個人データの削除予定 page: the day after the month since the exam."""
+    client, _, at = venue
+    with at(jst(2021, 1, 10, 9, 0)) as token:
+        day_id = create_day(client, token, start="2021-01-31T10:00")
+        assert import_file(client, token, day_id, "manual_example_utf8.csv").status_code == 200
+        page = client.get("/admin/retention").get_data(as_text=True)
+    assert 'data-planned-purge="2021-03-01"' in page  # 01-31 + 1 month = 02-28, purged from 03-01
+    assert "受験者2名" in page and "ODY-PII" in page
