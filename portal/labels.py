@@ -33,13 +33,7 @@ def vocabulary_label(key: str, provider: str | None = None, lang: str | None = N
     else the first installed provider that has the word, else the key itself."""
     from portal.i18n import request_language
     from portal.providers import current
-    registry = current()
-    infos = [registry.info(provider)] if provider in registry else registry.all()
-    for info in infos:
-        label = info.label(key)
-        if label is not None:
-            return label.text(lang or request_language())
-    return key
+    return current().word(key, provider, lang or request_language())
 
 
 def deadline_label(kind: str, provider: str | None = None, lang: str | None = None) -> str:

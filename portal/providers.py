@@ -119,6 +119,7 @@ class Providers:
         self._check_non_providers_only_wrap()
         self._callers: dict[tuple[str, str], Any] = {}
         self._default_calendars: dict[str, BusinessCalendar] = {}
+        self._words: dict[tuple[str, str | None, str], str] = {}
 
     def _label(self, plugin: object) -> str:
         records = getattr(self.pm, "records", {})
@@ -177,6 +178,22 @@ class Providers:
 
     def __contains__(self, provider_id: str) -> bool:
         return provider_id in self._infos
+
+    def word(self, key: str, provider_id: str | None, lang: str) -> str:
+        """A provider's label of one of its words in ``lang``: the named provider's, else the
+        first installed provider that has the word, else the key itself. Remembered per
+        process (the vocabulary is fixed at start-up): pages ask once per listed row."""
+        found = self._words.get((key, provider_id, lang))
+        if found is None:
+            infos = [self._infos[provider_id]] if provider_id in self._infos else self._infos.values()
+            label = next((info.label(key) for info in infos if info.label(key) is not None), None)
+            found = self._words[(key, provider_id, lang)] = label.text(lang) if label is not None else key
+        return found
+
+    def name(self, provider_id: str, lang: str) -> str:
+        """The provider's display name in ``lang`` (the id itself for one not installed)."""
+        info = self._infos.get(provider_id)
+        return info.name.text(lang) if info is not None else provider_id
 
     def plugin_folders(self) -> list[Path]:
         """The package folder of every registered plugin (module or object)."""

@@ -3,8 +3,10 @@ dashboard, month calendar and ICS feed (hooks ``provider_sessions``, ``provider_
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from functools import cache
 
 from flask import url_for
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from portal.sdk import JST, DueItem, SessionItem, db
@@ -13,11 +15,16 @@ from plugins.jstc_group import rules
 from plugins.jstc_group.models import JstcApplication, JstcSession
 
 
+@cache
+def _sessions_query():
+    """Every session of the organisation with its application, built once (values bound per call)."""
+    return (select(JstcSession, JstcApplication)
+            .join(JstcApplication, JstcApplication.session_id == JstcSession.id, isouter=True)
+            .where(JstcSession.organization_id == bindparam("organization_id")).order_by(JstcSession.exam_date))
+
+
 def _sessions_with_applications(organization_id: int):
-    return db.session().exec(
-        select(JstcSession, JstcApplication)
-        .join(JstcApplication, JstcApplication.session_id == JstcSession.id, isouter=True)
-        .where(JstcSession.organization_id == organization_id).order_by(JstcSession.exam_date)).all()
+    return db.session().execute(_sessions_query(), {"organization_id": organization_id}).all()
 
 
 def _link(application: JstcApplication | None) -> str:

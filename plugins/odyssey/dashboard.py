@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import url_for
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from portal.sdk import DueItem, RuleError, SessionItem, db, jst
@@ -20,12 +22,22 @@ OPEN_KINDS = {
 }
 
 
+@cache
+def _days_query(by_state: bool):
+    """The exam days of a window, built once per shape (values bound per call)."""
+    query = select(OdysseyExamDay).where(OdysseyExamDay.organization_id == bindparam("organization_id"),
+                                         OdysseyExamDay.exam_start >= bindparam("start"),
+                                         OdysseyExamDay.exam_start < bindparam("end"))
+    if by_state:
+        query = query.where(OdysseyExamDay.state.in_(bindparam("states", expanding=True)))
+    return query.order_by(OdysseyExamDay.exam_start)
+
+
 def _days(organization_id: int, start: datetime, end: datetime, states=None):
-    query = select(OdysseyExamDay).where(OdysseyExamDay.organization_id == organization_id,
-                                         OdysseyExamDay.exam_start >= start, OdysseyExamDay.exam_start < end)
+    params = {"organization_id": organization_id, "start": start, "end": end}
     if states:
-        query = query.where(OdysseyExamDay.state.in_(states))
-    return db.session().exec(query.order_by(OdysseyExamDay.exam_start)).all()
+        params["states"] = list(states)
+    return db.session().scalars(_days_query(bool(states)), params).all()
 
 
 def due_items(ctx, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:

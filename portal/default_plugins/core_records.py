@@ -3,39 +3,58 @@ every provider that uses them (``ProviderInfo.bookings``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from flask import url_for
+from sqlalchemy import Integer, bindparam
 from sqlmodel import select
 
 from portal import db
 from portal.models import Attempt, Booking, BookingDeadline, Candidate, ExamSession
 from portal.plugins import hookimpl
+from portal.urls import id_url
 from portal.rules import AttemptRecord, DueItem, Msg, SessionItem
+
+
+@cache
+def _due_query(by_kind: bool, limited: bool):
+    """The dashboard's statement, built once per shape (the values are bound per call):
+    booking_deadline (organization_id, at) indexed, ordered, cut by ``limit``."""
+    query = (select(BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule, BookingDeadline.explanation_ja,
+                    BookingDeadline.explanation_en, Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
+             .join(Booking, Booking.id == BookingDeadline.booking_id)
+             .join(Candidate, Candidate.id == Booking.candidate_id)
+             .where(BookingDeadline.organization_id == bindparam("organization_id"),
+                    Booking.provider == bindparam("provider"), Booking.status == "booked",
+                    BookingDeadline.at >= bindparam("start"), BookingDeadline.at < bindparam("end"),
+                    BookingDeadline.at >= Booking.booked_at)  # one already past when booked is closed, never due
+             .order_by(BookingDeadline.at, BookingDeadline.id))
+    if by_kind:
+        query = query.where(BookingDeadline.kind == bindparam("kind"))
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    return query
 
 
 @hookimpl
 def provider_due_items(ctx, organization_id: int, start: datetime, end: datetime, limit: int | None,
                        kind: str | None):
-    """One indexed query (booking_deadline (organization_id, at)), ordered and cut by ``limit``."""
+    """One indexed query (booking_deadline (organization_id, at)), ordered and cut by ``limit``;
+    plain rows on the session's connection (no ORM objects are loaded)."""
     if not ctx.provider.bookings:
         return []
-    query = (select(BookingDeadline.kind, BookingDeadline.at, BookingDeadline.rule, BookingDeadline.explanation_ja,
-                    BookingDeadline.explanation_en, Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
-             .join(Booking, Booking.id == BookingDeadline.booking_id)
-             .join(Candidate, Candidate.id == Booking.candidate_id)
-             .where(BookingDeadline.organization_id == organization_id, Booking.provider == ctx.provider.id,
-                    Booking.status == "booked", BookingDeadline.at >= start, BookingDeadline.at < end,
-                    BookingDeadline.at >= Booking.booked_at)  # one already past when booked is closed, never due
-             .order_by(BookingDeadline.at, BookingDeadline.id))
-    if kind:
-        query = query.where(BookingDeadline.kind == kind)
-    if limit is not None:
-        query = query.limit(limit)
     provider = ctx.provider.id
+    params = {"organization_id": organization_id, "provider": provider, "start": start, "end": end}
+    if kind:
+        params["kind"] = kind
+    if limit is not None:
+        params["limit"] = limit
+    detail = id_url("bookings.detail", "booking_id")
     return [DueItem(provider=provider, kind=kind_, at=at, rule=rule, explanation=Msg(ja, en or ja),
-                    subject=f"{family} {given} — {exam}", url=url_for("bookings.detail", booking_id=booking_id),
+                    subject=f"{family} {given} — {exam}", url=detail(booking_id),
                     uid=f"{provider}-{kind_}-booking-{booking_id}")
-            for kind_, at, rule, ja, en, booking_id, exam, family, given in db.session().execute(query)]
+            for kind_, at, rule, ja, en, booking_id, exam, family, given
+            in db.session().connection().execute(_due_query(bool(kind), limit is not None), params)]
 
 
 @hookimpl

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, g, redirect, request, session, url_for
 from flask_login import current_user
+from jinja2 import pass_context
 
 from portal import db, htmx, labels, submissions
 from portal.api import policy_facts
@@ -27,22 +28,28 @@ bp = Blueprint("web", __name__)
 
 
 def register_template_helpers(app: Flask) -> None:
+    # The filters run once per listed row: they read the language the context processor
+    # put in the template context (request_language() where a template has no context,
+    # as an imported macro).
     @app.template_filter("msg")
-    def _msg(value: Msg | str | None) -> str:
+    @pass_context
+    def _msg(context, value: Msg | str | None) -> str:
         if value is None:
             return ""
-        return value.text(request_language()) if isinstance(value, Msg) else str(value)
+        return value.text(context.get("lang") or request_language()) if isinstance(value, Msg) else str(value)
 
     @app.template_filter("dt")
-    def _dt(value: datetime | date | None) -> str:
+    @pass_context
+    def _dt(context, value: datetime | date | None) -> str:
         if value is None:
             return ""
+        english = (context.get("lang") or request_language()) == "en"
         if isinstance(value, datetime):
             value = jst(value)
-            if request_language() == "en":
+            if english:
                 return value.strftime("%a %Y-%m-%d %H:%M")
             return f"{value:%Y-%m-%d}({weekday_ja(value.date())}) {value:%H:%M}"
-        if request_language() == "en":
+        if english:
             return value.strftime("%a %Y-%m-%d")
         return f"{value:%Y-%m-%d}({weekday_ja(value)})"
 
@@ -56,11 +63,17 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _context() -> dict[str, Any]:
-        return {"all_providers": visible_providers(), "lang": request_language(), "now": now_jst(),
-                "deadline_label": labels.deadline_label, "payment_label": labels.payment_label,
+        lang, registry = request_language(), providers()
+
+        def word(key: str, provider: str | None = None, in_lang: str | None = None) -> str:
+            return registry.word(key, provider, in_lang or lang)
+
+        return {"all_providers": visible_providers(), "lang": lang, "now": now_jst(),
+                "deadline_label": word, "payment_label": word,
                 "status_label": labels.status_label, "requirement_label": labels.requirement_label,
                 "outcome_label": labels.outcome_label, "role_label": labels.role_label,
-                "provider_name": provider_name, "booking_url": booking_url, "calculator_facts": calculator_facts,
+                "provider_name": lambda provider_id: registry.name(provider_id, lang),
+                "booking_url": booking_url, "calculator_facts": calculator_facts,
                 "store_methods": STORE_METHODS, "submission_key_field": submissions.key_field,
                 "account_type_label": labels.account_type_label}
 
@@ -72,7 +85,7 @@ def booking_url(booking) -> str:
 
 
 def provider_name(provider_id: str) -> str:
-    return providers().info(provider_id).name.text(request_language()) if provider_id in providers() else provider_id
+    return providers().name(provider_id, request_language())
 
 
 def visible_providers():
