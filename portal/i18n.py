@@ -1,7 +1,7 @@
 """Which language a request is answered in: Japanese by default, English on request."""
 from __future__ import annotations
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 
 SUPPORTED = ("ja", "en")
 DEFAULT = "ja"
@@ -53,6 +53,25 @@ def plugin_domain(folder: Path) -> Domain:
     return domain
 
 
+def _catalog(domain: Domain | None):
+    """``domain.get_translations()`` (the core's domain for None), remembered on the
+    request's Flask-Babel state for as long as its locale object stays the same
+    (``force_locale`` swaps it): a page asks once per translated string, and Flask-Babel's
+    own lookup re-derives the locale's name every time."""
+    state = g.get("_flask_babel") if has_app_context() else None
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:  # not decided yet in this context: Flask-Babel decides (and keeps it)
+        return domain.get_translations() if domain is not None else get_translations()
+    memo = getattr(state, "portal_catalogs", None)
+    if memo is None or memo[0] is not locale:
+        memo = state.portal_catalogs = (locale, {})
+    catalogs = memo[1]
+    found = catalogs.get(domain)
+    if found is None:
+        found = catalogs[domain] = domain.get_translations() if domain is not None else get_translations()
+    return found
+
+
 class Translator:
     """gettext functions bound to one plugin's domain, falling back to the core's catalog
     for a string the plugin does not translate itself."""
@@ -61,24 +80,21 @@ class Translator:
         self.domain = domain
 
     def gettext(self, string: str, **variables) -> str:
-        text = self.domain.get_translations().ugettext(string) if self.domain is not None else string
+        text = _catalog(self.domain).ugettext(string) if self.domain is not None else string
         if text == string:
-            text = get_translations().ugettext(string)
+            text = _catalog(None).ugettext(string)
         return text % variables if variables else text
 
     def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
         variables.setdefault("num", num)
-        translations = self.domain.get_translations() if self.domain is not None else get_translations()
-        text = translations.ungettext(singular, plural, num)
+        text = _catalog(self.domain).ungettext(singular, plural, num)
         if text in (singular, plural):
-            text = get_translations().ungettext(singular, plural, num)
+            text = _catalog(None).ungettext(singular, plural, num)
         return text % variables
 
     def lazy_gettext(self, string: str, **variables):
         from flask_babel import LazyString
         return LazyString(self.gettext, string, **variables)
-
-    _ = gettext
 
 
 def plugin_translator(package: str | Path) -> Translator:

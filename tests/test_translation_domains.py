@@ -155,3 +155,32 @@ def test_plugin_python_code_translates_in_its_own_domain_with_the_core_as_fallba
     with app.test_request_context("/"):
         refresh()
         assert translator.gettext("キャンセル") == "キャンセル"  # Japanese is the source language
+
+
+def test_force_locale_switches_both_domains_and_back_within_one_request(make_app, tmp_path):
+    """The catalogs a request remembers (portal.i18n._catalog) follow force_locale (the ICS
+    feed and e-mails render in their owner's language inside another request)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from flask_babel import force_locale, gettext, refresh
+
+    from portal.sdk import plugin_translator
+    folder = tmp_path / "acme_words"
+    (folder / "translations" / "en" / "LC_MESSAGES").mkdir(parents=True)
+    catalog = Catalog(locale="en")
+    catalog.add("キャンセル", "Call off")
+    with (folder / "translations" / "en" / "LC_MESSAGES" / "messages.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+    translator = plugin_translator(folder)
+    app = make_app()
+    with app.test_request_context("/"):
+        refresh()
+        assert (translator.gettext("キャンセル"), gettext("キャンセル")) == ("キャンセル", "キャンセル")
+        with force_locale("en"):
+            assert (translator.gettext("キャンセル"), translator.gettext("ログアウト")) == ("Call off", CORE["ログアウト"])
+            assert gettext("キャンセル") == "Cancel"
+            with force_locale("ja"):
+                assert translator.gettext("キャンセル") == "キャンセル"
+            assert translator.gettext("キャンセル") == "Call off"
+        assert translator.gettext("キャンセル") == "キャンセル"
+        assert translator.gettext("ログアウト") == "ログアウト"
