@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Flask, abort, g, redirect, request, session, url_for
@@ -41,17 +42,7 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("dt")
     @pass_context
     def _dt(context, value: datetime | date | None) -> str:
-        if value is None:
-            return ""
-        english = (context.get("lang") or request_language()) == "en"
-        if isinstance(value, datetime):
-            value = jst(value)
-            if english:
-                return value.strftime("%a %Y-%m-%d %H:%M")
-            return f"{value:%Y-%m-%d}({weekday_ja(value.date())}) {value:%H:%M}"
-        if english:
-            return value.strftime("%a %Y-%m-%d")
-        return f"{value:%Y-%m-%d}({weekday_ja(value)})"
+        return "" if value is None else format_moment(value, (context.get("lang") or request_language()) == "en")
 
     @app.template_filter("local_input")
     def _local_input(value: datetime | None) -> str:
@@ -76,6 +67,20 @@ def register_template_helpers(app: Flask) -> None:
                 "booking_url": booking_url, "calculator_facts": calculator_facts,
                 "store_methods": STORE_METHODS, "submission_key_field": submissions.key_field,
                 "account_type_label": labels.account_type_label}
+
+
+@lru_cache(maxsize=8192)
+def format_moment(value: datetime | date, english: bool) -> str:
+    """``2026-12-08(火) 10:00`` / ``Tue 2026-12-08 10:00`` (a date without the time).
+    Remembered: a list shows the same few moments on many rows."""
+    if isinstance(value, datetime):
+        value = jst(value)
+        if english:
+            return value.strftime("%a %Y-%m-%d %H:%M")
+        return f"{value:%Y-%m-%d}({weekday_ja(value.date())}) {value:%H:%M}"
+    if english:
+        return value.strftime("%a %Y-%m-%d")
+    return f"{value:%Y-%m-%d}({weekday_ja(value)})"
 
 
 def booking_url(booking) -> str:
