@@ -4,6 +4,7 @@ from __future__ import annotations
 import calendar as month_grid
 import heapq
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import groupby, islice
 
@@ -16,11 +17,12 @@ from portal.business_days import BusinessCalendar
 from portal.inputs import int_arg
 from portal.orgs import enabled_provider_ids
 from portal.providers import RuleContext
-from portal.rules import JST, jst
+from portal.i18n import request_language
+from portal.rules import JST, DueItem, jst
 from portal.rules.parse import now_jst
 from portal.labels import deadline_label
 from portal.scoping import org_id
-from portal.web.main import provider_name
+from portal.web.main import format_moment, provider_name
 
 bp = Blueprint("dashboard", __name__)
 
@@ -83,14 +85,33 @@ def dashboard():
     args = request.args
     page = min(int(args["page"]), MAX_PAGE) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
     found = dashboard_items(args, limit=page * PAGE_SIZE + 1)
+    lang = request_language()
     enabled, end, items = found["enabled"], found["end"], found["items"]
     has_next = len(items) > page * PAGE_SIZE
     items = items[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    groups = [(day, list(group)) for day, group in groupby(items, key=lambda i: jst(i.at).date())]
+    groups = [(day, [display_row(i, lang) for i in group])
+              for day, group in groupby(items, key=lambda i: jst(i.at).date())]
     kinds = sorted({k for p in enabled for k in p.deadline_kinds})
     return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=found["filters"],
                        kinds=kinds, day_choices=DAY_CHOICES, until=end - timedelta(seconds=1), enabled=enabled,
                        page=page, has_next=has_next)
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """A listed deadline with the words the page shows for it, in the request's language
+    (looked up once per row here, not through a template call per word)."""
+    item: DueItem
+    when: str
+    label: str
+    provider_name: str
+    explanation: str
+
+
+def display_row(item: DueItem, lang: str) -> DueRow:
+    registry = providers()
+    return DueRow(item, format_moment(item.at, lang == "en"), registry.word(item.kind, item.provider, lang),
+                  registry.name(item.provider, lang), item.explanation.text(lang))
 
 
 DASHBOARD_COLUMNS = (
