@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app portal
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run reset-demo test install install-test chromium translations bench clean
+.PHONY: run reset-demo test install install-test chromium wrk translations bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
+## Debian's wrk, the HTTP load generator of bench/http_path.py (gunicorn measured over loopback).
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; \
+	fi
+
 ## Serve the demo portal on SQLite (instance/portal.db) with demo data on http://HOST:PORT
 ## (PORT=8000 make run for another port); prints the login, the same one every run.
 run: install
@@ -53,7 +60,7 @@ test: install-test chromium
 translations: install
 	$(FLASK) translations
 
-bench: install-test
+bench: install-test wrk
 	$(BIN)/python bench/run.py
 
 clean:

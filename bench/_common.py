@@ -6,16 +6,24 @@ machine's load affects both alike. Nothing here asserts a time.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import re
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -227,3 +235,91 @@ def capture(engine, fn: Callable[[], object]) -> list[tuple[str, object]]:
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return seen
+
+
+# --------------------------------------------------------------------------- HTTP (gunicorn on loopback)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app: str, env: dict[str, str], *options: str, ready: str = "/health") -> Iterator[str]:
+    """``gunicorn app`` on 127.0.0.1 on a free port, run from the repository (so it reads
+    gunicorn.conf.py; ``options`` override it); yields the base URL once ``ready`` answers,
+    and ends the server's process group on the way out, also on error."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                               *options, app], cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + ready, timeout=5)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {app} did not start (exit code {server.poll()})") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        _end(server)
+
+
+def _end(server: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group (master and workers), SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+            server.wait(20)
+            return
+        except ProcessLookupError:  # already gone
+            server.wait()
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """One signed-in operator over HTTP: cookies shared by every thread (a signed cookie session)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+        self.token = ""
+
+    def request(self, method: str, path: str, data: dict | None = None, htmx: bool = True) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data or {}).encode() if data is not None else None
+        req = urllib.request.Request(self.base + path, data=body, method=method)
+        if self.token:
+            req.add_header("X-CSRFToken", self.token)
+        if htmx:
+            req.add_header("HX-Request", "true")
+        try:
+            with self.opener.open(req, timeout=60) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def login(self, email: str, password: str) -> None:
+        """Sign in through the login form; keep the page's CSRF token for the htmx requests."""
+        _, page = self.request("GET", "/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        status, _ = self.request("POST", "/login", {"email": email, "password": password, "csrf_token": token})
+        assert status == 302, status
+        _, home = self.request("GET", "/providers/prometric", htmx=False)
+        self.token = re.search(r'"X-CSRFToken": "([^"]+)"', home).group(1)
+
+    def cookie_header(self) -> str:
+        """The session as a ``Cookie`` header, for a load generator that sends it as it is."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)

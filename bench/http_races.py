@@ -1,10 +1,10 @@
 """The booking races of issue 9, tried over real HTTP against gunicorn (loopback only).
 
     RACE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/<your db> \
-        .venv/bin/python bench/http_races.py [--workers 4] [--port 0]
+        .venv/bin/python bench/http_races.py [--workers 4]
 
 Migrates the database (it is not emptied: a fresh organisation is created for the run),
-starts ``gunicorn -w N 'portal:create_app()'`` on 127.0.0.1, signs in once and fires each
+starts ``gunicorn -w N 'portal:create_app()'`` on 127.0.0.1 on a free port, signs in once and fires each
 race as simultaneous POSTs of the real forms (CSRF token, submission key, expected state),
 then reads the outcome from the database. Prints one line per race; exits 1 if any race
 lost a promise (overbooking, a voucher held twice, a double booking, a wrong counter).
@@ -12,25 +12,16 @@ lost a promise (overbooking, a voucher held twice, a double booking, a wrong cou
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import os
 import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import Browser, gunicorn  # the repository on sys.path too
 
 from sqlmodel import func, select  # noqa: E402
 
@@ -41,42 +32,6 @@ from portal.orgs import create_organization  # noqa: E402
 from portal.rules import JST  # noqa: E402
 
 PASSWORD = "race-" + secrets.token_hex(6)
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    """One signed-in operator: cookies shared by every thread (a signed cookie session)."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
-        self.token = ""
-
-    def request(self, method: str, path: str, data: dict | None = None, htmx: bool = True) -> tuple[int, str]:
-        body = urllib.parse.urlencode(data or {}).encode() if data is not None else None
-        req = urllib.request.Request(self.base + path, data=body, method=method)
-        if self.token:
-            req.add_header("X-CSRFToken", self.token)
-        if htmx:
-            req.add_header("HX-Request", "true")
-        try:
-            with self.opener.open(req, timeout=60) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-
-    def login(self, email: str) -> None:
-        _, page = self.request("GET", "/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        status, _ = self.request("POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token})
-        assert status == 302, status
-        _, home = self.request("GET", "/providers/prometric", htmx=False)
-        self.token = re.search(r'"X-CSRFToken": "([^"]+)"', home).group(1)
 
 
 def fire(posts) -> Counter:
@@ -103,16 +58,9 @@ def key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     url = os.environ.get("RACE_DATABASE_URL")
     if not url:
@@ -139,22 +87,11 @@ def main() -> int:
             s.add(candidate)
             s.flush()
         org_id, candidate_id = org.id, candidate.id
-    port = args.port or free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": app.config["SECRET_KEY"]}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(args.workers), "-b",
-                               f"127.0.0.1:{port}", "--log-level", "warning", "portal:create_app()"],
-                              cwd=ROOT, env=env, start_new_session=True)
     failures = []
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with gunicorn("portal:create_app()", {"DATABASE_URL": url, "SECRET_KEY": app.config["SECRET_KEY"]},
+                  "-w", str(args.workers)) as base:
         browser = Browser(base)
-        browser.login(email)
+        browser.login(email, PASSWORD)
 
         def count(*where) -> int:
             with app.app_context():
@@ -224,9 +161,6 @@ def main() -> int:
                both == rounds and seats("from") == from_active and seats("to") == to_active,
                f"transitions={both}/{rounds} seats from/to={seats('from')}/{seats('to')} "
                f"active from/to={from_active}/{to_active}")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
     return 1 if failures else 0
 
 
