@@ -231,8 +231,9 @@ class Recomputed:
 def recomputing(s: Session, organization_id: int, provider_id: str, shown: str | None = None) -> Iterator[Recomputed]:
     """Around the write of an edit, inside the save's transaction: when the block ends, the
     plan is computed from the stored (edited) rules — the same :func:`portal.recompute.plan`
-    a preview shows — and written, and the moved deadlines are kept for the reminder
-    digests (:class:`portal.models.DeadlineMove`).
+    a preview shows, computed deadlines compared with the rules read before the block — and
+    written, and the moved deadlines are kept for the reminder digests
+    (:class:`portal.models.DeadlineMove`).
 
     ``shown`` is the fingerprint of the plan the admin previewed (``None``: the request
     asked for no preview, e.g. a script): if the plan differs, :class:`PlanChanged` is
