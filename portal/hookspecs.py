@@ -190,6 +190,24 @@ def provider_recompute_plan(ctx: RuleContext, organization_id: int) -> list[Dead
 
 
 @hookspec
+def provider_recompute_computed(ctx: RuleContext, organization_id: int, current: RuleContext) -> list[DeadlineChange]:
+    """The deadlines this plugin **computes** for ``ctx.provider``'s records whenever it shows
+    them (dashboard, calendar, ICS feed, digests) instead of storing them, that the rules in
+    ``ctx`` would move compared with ``current`` (the rules in force): a list of
+    :class:`portal.recompute.DeadlineChange` as for ``provider_recompute_plan`` (your
+    ``source`` and the uids of ``provider_recompute_records``), ``old_at`` computed under
+    ``current``, ``new_at`` under ``ctx`` (None where the rules in ``ctx`` give none, e.g. a
+    record no longer allowed). Only moves count: a change whose moment stays is dropped.
+
+    The core marks them ``computed``: the what-if preview lists and counts them with the
+    stored ones, the save checks them as part of the plan the admin saw and records them in
+    its audit count and for the reminder digests, and they are never passed to
+    ``provider_recompute_apply`` (there is nothing to write). **Write nothing and take no
+    lock**; ask the provider once per distinct question under each context, not once per record.
+    """
+
+
+@hookspec
 def provider_recompute_apply(ctx: RuleContext, organization_id: int, changes: list[DeadlineChange]) -> int:
     """Write the planned ``changes`` whose ``source`` is one of yours (ignore the others),
     with set-based statements (one per distinct new value or a bulk update, never one query

@@ -296,6 +296,8 @@ class ReminderDigest(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str = Field(sa_type=Text)
     items: int = 0
+    #: deadlines it reports as moved by a rules change (marked, or moved out of its window)
+    changed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     attempts: int = 0
     last_error: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

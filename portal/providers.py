@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -318,6 +318,12 @@ class Providers:
     def recompute_plan(self, ctx: RuleContext, organization_id: int) -> list:
         """Every plugin's stored deadlines that ``ctx`` would change (portal.recompute)."""
         return self._collect(ctx, "provider_recompute_plan", organization_id=organization_id)
+
+    def recompute_computed(self, ctx: RuleContext, organization_id: int, current: RuleContext) -> list:
+        """Every plugin's computed (not stored) deadlines that ``ctx`` moves compared with
+        ``current`` (portal.recompute), marked ``computed``; a change that moves nothing is left out."""
+        changes = self._collect(ctx, "provider_recompute_computed", organization_id=organization_id, current=current)
+        return [replace(c, computed=True) for c in changes if c.moved]
 
     def recompute_apply(self, ctx: RuleContext, organization_id: int, changes: list) -> int:
         return sum(self._call(ctx, "provider_recompute_apply", organization_id=organization_id, changes=changes))

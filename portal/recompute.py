@@ -9,7 +9,9 @@
 
 Each plugin that stores deadlines takes part through two hooks: ``provider_recompute_plan``
 (its changes, each tagged with its ``source``) and ``provider_recompute_apply`` (writes the
-changes whose ``source`` is its own). The core's bookings answer through the default plugin
+changes whose ``source`` is its own). A plugin whose records have deadlines computed on the
+fly (never stored) reports those that move through ``provider_recompute_computed``: they
+are part of the plan — shown, counted, kept for the reminder digests — but never written. The core's bookings answer through the default plugin
 with :func:`plan_booking_deadlines` / :func:`apply_booking_deadlines`: a booking's deadlines
 depend only on the provider, its exam and its session's start, so the provider is asked
 once per distinct (exam, session start), however many bookings share it.
@@ -36,7 +38,10 @@ CHUNK = 2000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind
 class DeadlineChange:
     """One change of stored deadlines, shared by every record in ``records``: their deadline
     of ``kind`` moves from ``old_at`` to ``new_at`` (``old_at`` None: the rules now add it;
-    ``new_at`` None: they drop it), under ``rule``, explained by ``explanation``."""
+    ``new_at`` None: they drop it), under ``rule``, explained by ``explanation``.
+
+    ``computed``: a deadline not stored but computed from the rules whenever it is shown
+    (hook ``provider_recompute_computed``; the core sets it): part of the plan, never written."""
 
     source: str  # what stores it: "booking", or a plugin's own record type
     records: tuple[int, ...]  # ids of the records of ``source`` this change applies to
@@ -45,6 +50,7 @@ class DeadlineChange:
     new_at: datetime | None
     rule: str
     explanation: Msg
+    computed: bool = False
 
     @property
     def moved(self) -> bool:
@@ -53,14 +59,15 @@ class DeadlineChange:
 
 @dataclass(frozen=True)
 class RecomputePlan:
-    """Every stored deadline of one provider's records that the context would change."""
+    """Every deadline of one provider's records that the context would change: stored ones
+    (moment or wording) and computed ones (moment)."""
 
     organization_id: int
     provider_id: str
     changes: tuple[DeadlineChange, ...] = field(default=())
 
     def __len__(self) -> int:
-        """How many stored deadlines change (moment or wording)."""
+        """How many deadlines change (stored: moment or wording; computed: moment)."""
         return sum(len(c.records) for c in self.changes)
 
     def __iter__(self) -> Iterator[DeadlineChange]:
@@ -68,7 +75,7 @@ class RecomputePlan:
 
     @property
     def moved(self) -> int:
-        """How many stored deadlines change their moment (not only their wording)."""
+        """How many deadlines change their moment (not only their wording)."""
         return sum(len(c.records) for c in self.changes if c.moved)
 
     def of(self, source: str) -> list[DeadlineChange]:
@@ -102,16 +109,22 @@ def records(ctx: RuleContext, organization_id: int, wanted: Iterable[tuple[str, 
     return {(r.source, r.record_id): r for r in providers().recompute_records(ctx, organization_id, wanted)}
 
 
-def plan(db: Session, ctx: RuleContext, organization_id: int) -> RecomputePlan:
-    """Compute, without writing, what ``ctx`` changes in the stored deadlines of every plugin."""
-    return RecomputePlan(organization_id, ctx.provider.id, tuple(providers().recompute_plan(ctx, organization_id)))
+def plan(db: Session, ctx: RuleContext, organization_id: int, current: RuleContext | None = None) -> RecomputePlan:
+    """Compute, without writing, what ``ctx`` changes in the stored deadlines of every plugin
+    and — given ``current``, the rules in force — in the deadlines they compute (moves only)."""
+    changes = providers().recompute_plan(ctx, organization_id)
+    if current is not None:
+        changes.extend(providers().recompute_computed(ctx, organization_id, current))
+    return RecomputePlan(organization_id, ctx.provider.id, tuple(changes))
 
 
 def apply(db: Session, ctx: RuleContext, recompute_plan: RecomputePlan) -> int:
-    """Write a plan (each plugin its own changes); returns how many stored deadlines changed."""
-    if not recompute_plan.changes:
+    """Write a plan (each plugin its own stored changes; computed ones need no writing);
+    returns how many stored deadlines changed."""
+    stored = [c for c in recompute_plan.changes if not c.computed]
+    if not stored:
         return 0
-    return providers().recompute_apply(ctx, recompute_plan.organization_id, list(recompute_plan.changes))
+    return providers().recompute_apply(ctx, recompute_plan.organization_id, stored)
 
 
 def recompute(db: Session, ctx: RuleContext, organization_id: int) -> int:

@@ -71,7 +71,7 @@ def fingerprint(plan: RecomputePlan) -> str:
     """A short hash of everything the plan would write, independent of its order: the save
     compares it with the one the admin saw."""
     lines = sorted(repr((c.source, c.kind, _iso(c.old_at), _iso(c.new_at), c.rule, c.explanation.ja, c.explanation.en,
-                         sorted(c.records))) for c in plan.changes)
+                         sorted(c.records), c.computed)) for c in plan.changes)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 
@@ -125,8 +125,8 @@ class Preview:
 
     provider: str
     fingerprint: str
-    moved: int  # stored deadlines whose moment changes
-    updated: int  # stored deadlines rewritten (moved, or only the rule / explanation changed)
+    moved: int  # deadlines whose moment changes (stored or computed)
+    updated: int  # deadlines that change: moved, or stored ones whose rule / explanation only is rewritten
     records: tuple[tuple[str, Msg, int], ...]  # moved records per source: (source, what, how many)
     into_past: int  # moved to today or to a day already past
     groups: tuple[DayGroup, ...]  # the first ``listed`` moves, by new date
@@ -177,7 +177,8 @@ def preview(organization_id: int, provider_id: str, edit: RulesEdit, today: date
     back: nothing is written and no write lock is taken, even by a plugin's hook."""
     with db.read_only() as s:
         ctx = edited_context(s, organization_id, provider_id, edit)
-        return summarise(ctx, recompute.plan(s, ctx, organization_id), today, listed)
+        current = org_context(s, organization_id, provider_id)
+        return summarise(ctx, recompute.plan(s, ctx, organization_id, current), today, listed)
 
 
 class PlanChanged(RuleRefusal):
@@ -230,17 +231,19 @@ class Recomputed:
 def recomputing(s: Session, organization_id: int, provider_id: str, shown: str | None = None) -> Iterator[Recomputed]:
     """Around the write of an edit, inside the save's transaction: when the block ends, the
     plan is computed from the stored (edited) rules — the same :func:`portal.recompute.plan`
-    a preview shows — and written, and the moved deadlines are kept for the reminder
-    digests (:class:`portal.models.DeadlineMove`).
+    a preview shows, computed deadlines compared with the rules read before the block — and
+    written, and the moved deadlines are kept for the reminder digests
+    (:class:`portal.models.DeadlineMove`).
 
     ``shown`` is the fingerprint of the plan the admin previewed (``None``: the request
     asked for no preview, e.g. a script): if the plan differs, :class:`PlanChanged` is
     raised so that the caller's transaction rolls the edit back."""
     done = Recomputed()
+    current = org_context(s, organization_id, provider_id)  # the rules before the edit (computed deadlines)
     yield done
     s.flush()
     ctx = org_context(s, organization_id, provider_id)
-    plan = recompute.plan(s, ctx, organization_id)
+    plan = recompute.plan(s, ctx, organization_id, current)
     if shown is not None and shown != fingerprint(plan):
         raise PlanChanged(summarise(ctx, plan), first_look=shown == "")
     recompute.apply(s, ctx, plan)

@@ -9,7 +9,7 @@ from flask import url_for
 from sqlalchemy import bindparam
 from sqlmodel import select
 
-from portal.sdk import DueItem, RuleError, SessionItem, db, jst
+from portal.sdk import Deadline, DueItem, RuleError, SessionItem, db, jst
 
 from plugins.odyssey import deadlines
 from plugins.odyssey.models import OdysseyExamDay
@@ -40,18 +40,25 @@ def _days(organization_id: int, start: datetime, end: datetime, states=None):
     return db.session().scalars(_days_query(bool(states)), params).all()
 
 
+def open_deadlines(ctx, exam_start: datetime, state: str) -> list[Deadline]:
+    """The deadlines of an exam day in ``state`` that still matter (:data:`OPEN_KINDS`),
+    computed from the rules in ``ctx``; a :class:`RuleError` for a day on a closure day
+    (ODY-DL-3), which has none."""
+    answers = deadlines.exam_day_deadlines(ctx.calendar, exam_start, bool(ctx.setting(deadlines.SETTING_STRICT_13)))
+    return [d for d in answers if d.kind in OPEN_KINDS[state]]
+
+
 def due_items(ctx, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
     items = []
-    strict = bool(ctx.setting(deadlines.SETTING_STRICT_13))
     # Deadlines come before the exam: look at exam days up to a month past the window.
     for day in _days(organization_id, start, end + timedelta(days=31), tuple(OPEN_KINDS)):
         try:
-            answers = deadlines.exam_day_deadlines(ctx.calendar, day.exam_start, strict)
+            answers = open_deadlines(ctx, day.exam_start, day.state)
         except RuleError:
             continue  # an exam day on a closure day: its page says why
         label = f"{jst(day.exam_start):%Y-%m-%d %H:%M} 試験日"
         for d in answers:
-            if d.kind in OPEN_KINDS[day.state] and start <= d.at < end:
+            if start <= d.at < end:
                 items.append(DueItem(ctx.provider.id, d.kind, d.at, d.rule, d.explanation, label,
                                      url_for("odyssey.day", day_id=day.id), f"odyssey-{d.kind}-day-{day.id}"))
     return items

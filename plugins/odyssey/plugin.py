@@ -96,8 +96,8 @@ def provider_sessions(ctx, organization_id, start, end):
 def provider_catalog(ctx, organization_id):
     """The organisation's own subject table (prices, commissions) is the catalog."""
     from portal.sdk import db
-    from plugins.odyssey.services import subjects
-    return [subject.to_exam() for subject in subjects(db.session(), organization_id).values()]
+    from plugins.odyssey.services import stored_subjects
+    return [subject.to_exam() for subject in stored_subjects(db.session(), organization_id).values()]
 
 
 @hookimpl
@@ -105,6 +105,14 @@ def provider_recompute_plan(ctx, organization_id):
     from portal.sdk import db
     from plugins.odyssey.services import plan_open_deadlines
     return plan_open_deadlines(db.session(), ctx, organization_id)
+
+
+@hookimpl
+def provider_recompute_computed(ctx, organization_id, current):
+    """Payment, late-addition and self-exam request deadlines are computed, not stored."""
+    from portal.sdk import db
+    from plugins.odyssey.services import plan_computed_deadlines
+    return plan_computed_deadlines(db.session(), ctx, current, org_id=organization_id)
 
 
 @hookimpl

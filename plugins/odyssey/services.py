@@ -5,7 +5,7 @@ the organisation id and ``now`` explicitly (state changes by time are testable).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -13,11 +13,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from portal.sdk import (
-    AttemptFact, BadInput, Conflict, DeadlineChange, Msg, PlanRecord, RuleContext, RuleRefusal, audit, guarded, jst,
+    AttemptFact, BadInput, Conflict, Deadline, DeadlineChange, Msg, PlanRecord, RuleContext, RuleError, RuleRefusal, audit,
+    guarded, jst,
 )
 from portal.sdk.bookings import org_context
 
-from plugins.odyssey import contract, csv_import, deadlines, guards, retake, states
+from plugins.odyssey import contract, csv_import, dashboard, deadlines, guards, retake, states
 from plugins.odyssey.catalog import Subject, load_subjects
 from plugins.odyssey.fields import CandidateInput, FieldError
 from plugins.odyssey.models import (
@@ -42,25 +43,31 @@ class FormErrors(RuleRefusal):
 # --------------------------------------------------------------------------- catalog
 
 
-def _create_once(db: Session, rows: list) -> None:
+def _create_once(db: Session, write: Callable[[], object]) -> None:
     """Insert rows a racing request may be inserting at the same moment: in a savepoint, so
     that losing on the unique constraint leaves this transaction going (the winner's rows
     are there)."""
     try:
         with db.begin_nested():
-            db.add_all(rows)
+            write()
     except IntegrityError:
         pass
 
 
+def _shipped(org_id: int) -> list[dict]:
+    """The organisation's rows of the shipped catalog (column values)."""
+    return [{"organization_id": org_id, "code": s.code, "name": s.name, "family": s.family, "commission": s.commission,
+             "voucher_commission": s.voucher_commission, "active": True,
+             **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()}} for s in load_subjects()]
+
+
 def ensure_catalog(db: Session, org_id: int) -> None:
-    """Load the shipped catalog into the organisation's editable table (once)."""
+    """Load the shipped catalog into the organisation's editable table (once). Not a change
+    of the rules — :func:`stored_subjects` reads the shipped catalog until then — so it is
+    inserted beneath the ORM and the rules version stays (contexts built before remain valid)."""
     if db.exec(select(OdysseySubject.id).where(OdysseySubject.organization_id == org_id)).first() is not None:
         return
-    _create_once(db, [OdysseySubject(organization_id=org_id, code=s.code, name=s.name, family=s.family,
-                                     commission=s.commission, voucher_commission=s.voucher_commission,
-                                     **{col: s.prices.get(kind) for kind, col in PRICE_COLUMNS.items()})
-                      for s in load_subjects()])
+    _create_once(db, lambda: db.execute(insert(OdysseySubject.__table__), _shipped(org_id)))
 
 
 def subject_of(row: OdysseySubject) -> Subject:
@@ -70,6 +77,15 @@ def subject_of(row: OdysseySubject) -> Subject:
 
 def subjects(db: Session, org_id: int) -> dict[str, Subject]:
     ensure_catalog(db, org_id)
+    return stored_subjects(db, org_id)
+
+
+def stored_subjects(db: Session, org_id: int) -> dict[str, Subject]:
+    """The organisation's active subjects, or the shipped catalog while it has none stored
+    (what :func:`ensure_catalog` would store): reads only, so a read-only transaction (a
+    what-if preview) can build the rules before any Odyssey page has been opened."""
+    if db.exec(select(OdysseySubject.id).where(OdysseySubject.organization_id == org_id)).first() is None:
+        return {row["code"]: subject_of(OdysseySubject(**row)) for row in _shipped(org_id)}
     rows = db.exec(select(OdysseySubject).where(OdysseySubject.organization_id == org_id,
                                                 OdysseySubject.active.is_(True)).order_by(OdysseySubject.id)).all()
     return {r.code: subject_of(r) for r in rows}
@@ -84,7 +100,7 @@ def rule_context(db: Session, org_id: int) -> RuleContext:
 def venue(db: Session, org_id: int) -> OdysseyVenue:
     row = db.exec(select(OdysseyVenue).where(OdysseyVenue.organization_id == org_id)).first()
     if row is None:
-        _create_once(db, [OdysseyVenue(organization_id=org_id)])
+        _create_once(db, lambda: db.add(OdysseyVenue(organization_id=org_id)))
         row = db.exec(select(OdysseyVenue).where(OdysseyVenue.organization_id == org_id)).one()
     return row
 
@@ -561,7 +577,10 @@ def tests_in(db: Session, org_id: int, start, end) -> int:
     return len(rows)
 
 
-EXAM_DAY = "odyssey_exam_day"  # DeadlineChange.source of the exam days' application deadlines
+EXAM_DAY = "odyssey_exam_day"  # DeadlineChange.source of the exam days' deadlines
+#: The deadline kinds an exam day stores (ODY-DL-1, for its state); its other open kinds
+#: (payment, late addition, self-exam request) are computed whenever they are shown.
+STORED_KINDS = ("application",)
 
 
 def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[DeadlineChange]:
@@ -579,6 +598,38 @@ def plan_open_deadlines(db: Session, ctx: RuleContext, org_id: int) -> list[Dead
             moving.setdefault((exam_day, stored), []).append(day_id)
     return [DeadlineChange(EXAM_DAY, tuple(ids), answers[day].kind, stored, answers[day].at, answers[day].rule,
                            answers[day].explanation) for (day, stored), ids in moving.items()]
+
+
+def _computed(ctx: RuleContext, exam_start: datetime, state: str) -> tuple[dict[str, Deadline], RuleError | None]:
+    """An exam day's open deadlines that are not stored, by kind, under ``ctx`` — none, with
+    the refusal, for a day on a closure day (ODY-DL-3), as the dashboard shows it."""
+    try:
+        return {d.kind: d for d in dashboard.open_deadlines(ctx, exam_start, state) if d.kind not in STORED_KINDS}, None
+    except RuleError as refusal:
+        return {}, refusal
+
+
+def plan_computed_deadlines(db: Session, ctx: RuleContext, current: RuleContext, org_id: int) -> list[DeadlineChange]:
+    """The open exam days' computed deadlines (ODY-DL-2 payment, ODY-LA late addition,
+    ODY-DL-4 self-exam request: what the dashboard lists for the day's state) as the rules
+    in ``ctx`` would give them, against the rules in force (``current``). Reads only; each
+    exam start is asked once under each context. The core keeps the moves only."""
+    rows = db.exec(select(OdysseyExamDay.id, OdysseyExamDay.exam_start, OdysseyExamDay.state).where(
+        OdysseyExamDay.organization_id == org_id, OdysseyExamDay.state.in_(tuple(dashboard.OPEN_KINDS)))).all()
+    days: dict[tuple[datetime, str], list[int]] = {}
+    for day_id, exam_start, state in rows:
+        days.setdefault((exam_start, state), []).append(day_id)
+    changes = []
+    for (exam_start, state), ids in days.items():
+        (before, _), (after, refusal) = _computed(current, exam_start, state), _computed(ctx, exam_start, state)
+        for kind in sorted(before.keys() | after.keys()):
+            old, new = before.get(kind), after.get(kind)
+            old_at = old.at if old else None
+            if new is not None:
+                changes.append(DeadlineChange(EXAM_DAY, tuple(ids), kind, old_at, new.at, new.rule, new.explanation))
+            elif refusal is not None:  # the exam day is now on a closure day: the deadline no longer applies
+                changes.append(DeadlineChange(EXAM_DAY, tuple(ids), kind, old_at, None, "ODY-DL-3", refusal.message))
+    return changes
 
 
 def apply_open_deadlines(db: Session, changes: Iterable[DeadlineChange]) -> int:
