@@ -1,7 +1,11 @@
 """Login defence: failed sign-ins are rate limited per account and per client address
-(Flask-Limiter's storage: in memory on the embedded default, ``RATELIMIT_STORAGE_URI``
-(e.g. ``redis://…``) in production so the limit holds across worker processes), and the
-answer costs one password hash whether the account exists or not.
+(the ``limits`` library, Flask-Limiter's own engine, with its storage: in memory on the
+embedded default, ``RATELIMIT_STORAGE_URI`` (e.g. ``redis://…``) in production so the limit
+holds across worker processes), and the answer costs one password hash whether the account
+exists or not.
+
+The limits are asked for by the sign-in view only: Flask-Limiter itself would add a check
+before, after and at the end of every request of the portal for limits no other route has.
 
 Only failures count: a colleague who signs in correctly is never slowed down, while 30 wrong
 passwords lock the account (and the address) out for the window even with the right one.
@@ -10,10 +14,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask import Flask, current_app
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.security import check_password_hash, generate_password_hash
 
 DEFAULTS = {
@@ -27,12 +31,16 @@ DEFAULTS = {
 def init_app(app: Flask) -> None:
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
-    limiter = Limiter(get_remote_address, app=app, default_limits=[], headers_enabled=False)
-    app.extensions["exam_portal.login_limiter"] = limiter
+    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions["exam_portal.login_limiter"] = FixedWindowRateLimiter(storage)
 
 
-def _limiter() -> Limiter:
+def _limiter() -> FixedWindowRateLimiter:
     return current_app.extensions["exam_portal.login_limiter"]
+
+
+def get_remote_address() -> str:
+    return request.remote_addr or "127.0.0.1"
 
 
 def _limits(email: str) -> list[tuple[RateLimitItem, str]]:
@@ -47,12 +55,12 @@ def _key(key: str) -> str:
 
 def blocked(email: str) -> bool:
     """True when the account or this client address has used up its failed attempts."""
-    strategy = _limiter().limiter
+    strategy = _limiter()
     return any(not strategy.test(item, _key(key)) for item, key in _limits(email))
 
 
 def record_failure(email: str) -> None:
-    strategy = _limiter().limiter
+    strategy = _limiter()
     for item, key in _limits(email):
         strategy.hit(item, _key(key))
 
@@ -60,7 +68,7 @@ def record_failure(email: str) -> None:
 def record_success(email: str) -> None:
     """A correct sign-in clears the account's failures (the address keeps its count)."""
     item, key = _limits(email)[0]
-    _limiter().limiter.clear(item, _key(key))
+    _limiter().clear(item, _key(key))
 
 
 @lru_cache(maxsize=1)
