@@ -2,8 +2,10 @@
 a read-only page while another connection holds the write lock.
 
 Requests go through the WSGI app in-process (Flask's test client, signed in, HX-Request
-where the page is a partial); floors are the bare ``/health`` route of the same app and
-client, or the raw SQL the page ran, replayed through the DB-API cursor.
+where the page is a partial); floors are the portal's ``/health`` route with the same client
+(the portal's request hooks and the signed-in user's statement included), a bare Flask app's
+one route (the issue's floor, bench/_bare_flask.py), or the raw SQL the page ran, replayed
+through the DB-API cursor. bench/http_path.py measures the same over HTTP (gunicorn, wrk).
 Run: ``python bench/request_path.py`` (``make bench`` runs every module).
 """
 from __future__ import annotations
@@ -18,6 +20,21 @@ from _common import (SIZES, Measure, backends, capture, fresh_database, interlea
 HX = {"HX-Request": "true"}
 
 
+def bare_floor():
+    """The issue's floor: a bare Flask app's one route, through the same test client."""
+    from _bare_flask import app
+    client = app.test_client()
+    return lambda: client.get("/")
+
+
+def against_bare(backend: str, what: str, size: str, subject, target: str, minimum: float | None) -> None:
+    """The same subject against a bare Flask route (the issue's floor; /health of the portal
+    already runs the portal's request hooks and the signed-in user's statement)."""
+    m = interleaved(bare_floor(), subject, calls=20)
+    row(backend, what, size, "bare Flask", m, f"{m.throughput_ratio:.2f}× thr.", target,
+        None if minimum is None else m.throughput_ratio >= minimum)
+
+
 def calculator_and_api(backend: str, seeded) -> None:
     client, token = logged_in_client(seeded.app, seeded.email, seeded.password)
     health = lambda: client.get("/health")  # noqa: E731
@@ -29,6 +46,7 @@ def calculator_and_api(backend: str, seeded) -> None:
     row(backend, "rule calculator partial (HX-Request, logged in)", "-", "GET /health", m,
         f"{m.throughput_ratio:.2f}× thr.", "≥ 0.5×, p99 ≤ 50 ms", m.throughput_ratio >= 0.5 and m.p(0.99) <= 0.05,
         f"p50 {m.p(0.5) * 1e3:.2f} ms p99 {m.p(0.99) * 1e3:.2f} ms")
+    against_bare(backend, "rule calculator partial (HX-Request, logged in)", "-", calc, "≥ 0.5×", 0.5)
     api = seeded.app.test_client()
     body = {"exam": "RUBY-SILVER", "exam_start": "2027-01-12T10:00:00+09:00"}
     deadlines = lambda: api.post("/api/v1/providers/prometric/deadlines", json=body)  # noqa: E731
@@ -36,6 +54,7 @@ def calculator_and_api(backend: str, seeded) -> None:
     m = interleaved(lambda: api.get("/health"), deadlines, calls=50)
     row(backend, "rules API deadlines (POST /api/v1/…/deadlines)", "-", "GET /health", m,
         f"{m.throughput_ratio:.2f}× thr.", "≥ 0.7×", m.throughput_ratio >= 0.7)
+    against_bare(backend, "rules API deadlines (POST /api/v1/…/deadlines)", "-", deadlines, "≥ 0.7×", 0.7)
 
 
 def lists(backend: str, seeded) -> None:
@@ -48,6 +67,7 @@ def lists(backend: str, seeded) -> None:
     m = interleaved(lambda: client.get("/health"), dashboard, calls=20)
     row(backend, "dashboard (first page)", size, "GET /health", m, f"{m.throughput_ratio:.2f}× thr.",
         "≥ 0.3× at 1k", m.throughput_ratio >= 0.3 if seeded.bookings == 1000 else None, f"{page_bytes:,} bytes")
+    against_bare(backend, "dashboard (first page)", size, dashboard, "≥ 0.3× at 1k", 0.3 if seeded.bookings == 1000 else None)
     floor = replay(engine, capture(engine, dashboard))
     m = interleaved(floor, dashboard, calls=20)
     row(backend, "dashboard first page", size, "its raw SQL", m, f"{m.ratio:.2f}×", "≤ 3× at 100k",
