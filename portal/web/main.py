@@ -104,13 +104,16 @@ def visible_providers():
 
 def hide_disabled_providers():
     """A provider the organisation disabled disappears from its pages (404), including a
-    plugin's own pages (a plugin blueprint is named after its provider id)."""
-    if not current_user.is_authenticated or request.blueprint in ("api", "admin", "org_admin"):
+    plugin's own pages (a plugin blueprint is named after its provider id). A request for no
+    provider's page asks nothing (the signed-in user is not even loaded for it)."""
+    if request.blueprint in ("api", "admin", "org_admin"):
         return None
     provider_id = (request.view_args or {}).get("provider_id")
     if provider_id is None and request.blueprint in providers():
         provider_id = request.blueprint
-    if provider_id is not None and provider_id in providers() and provider_id not in {p.id for p in visible_providers()}:
+    if provider_id is None or provider_id not in providers() or not current_user.is_authenticated:
+        return None
+    if provider_id not in {p.id for p in visible_providers()}:
         abort(404)
     return None
 
