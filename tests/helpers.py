@@ -7,13 +7,10 @@ from portal import bookings, db
 from portal.models import Candidate, ExamSession
 
 
-def make_session(app, org_id, provider=None, exam=None, start=None, capacity=5, venue="本校A"):
-    """A session of ``provider``; by default the core's sample provider, or Prometric in the
-    modules still marked ``bundled_plugins``."""
+def make_session(app, org_id, provider="sample", exam=None, start=None, capacity=5, venue="本校A"):
+    """A session of ``provider`` (by default the core's sample provider)."""
     with app.app_context():
-        registry = app.extensions["exam_portal.providers"]
-        provider = provider or ("sample" if "sample" in registry else "prometric")
-        info = registry.info(provider)
+        info = app.extensions["exam_portal.providers"].info(provider)
         exam = exam or info.exams[0].code
         with db.transaction() as s:
             row = ExamSession(organization_id=org_id, provider=provider, exam=exam, venue=venue, start=start,

@@ -7,7 +7,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.bundled_plugins]  # written against the bundled plugins
+pytestmark = pytest.mark.browser
 
 SKIP = re.compile(r"/logout|\.ics|/bulk-form/\d+$|/static/|/api/|/export\.(csv|xlsx)")  # downloads, not pages
 

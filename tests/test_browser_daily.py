@@ -13,7 +13,7 @@ from helpers import make_booking, make_candidate, make_session
 from portal.business_days import BusinessCalendar
 from portal.rules import JST
 
-pytestmark = [pytest.mark.browser, pytest.mark.bundled_plugins]  # still written against the bundled plugins
+pytestmark = pytest.mark.browser
 
 
 def _exam_start(days=20) -> datetime:

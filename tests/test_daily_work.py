@@ -17,7 +17,6 @@ from portal import db
 from portal.models import AuditEvent, Booking, ReminderPreference
 from portal.rules import JST
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=JST)  # Monday (勤労感謝の日)
 EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)  # Saturday: change deadline Tue 12-08 23:59 (PRM-DL-1)

@@ -15,7 +15,6 @@ from portal import db
 from portal.models import AuditEvent, Booking, Candidate, ExamSession, RefundAccount
 from portal.rules import JST
 
-pytestmark = pytest.mark.bundled_plugins  # written against the bundled plugins
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
 EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)

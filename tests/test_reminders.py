@@ -17,7 +17,6 @@ from portal import db
 from portal.models import BookingDeadline, ReminderDigest, ReminderPreference
 from portal.rules.parse import now_jst
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 PORTAL_URL = "http://portal.example.test"
 

@@ -15,7 +15,6 @@ from conftest import csrf_token, login
 from helpers import make_booking, make_candidate, make_session
 from portal.rules import JST
 
-pytestmark = pytest.mark.bundled_plugins  # written against the bundled plugins
 
 FIELDS = ["q", "page", "within", "user", "status", "sort", "month", "days", "provider", "kind", "exam", "session",
           "lang", "next", "entity", "action", "session_id", "family_name", "given_name", "family_kana", "given_kana",

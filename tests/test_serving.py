@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 ROOT = Path(__file__).resolve().parent.parent
 CALC = {"exam": "RUBY-SILVER", "exam_start": "2026-12-10T10:00", "at": "2026-11-23T10:00",

@@ -13,7 +13,6 @@ from portal.models import ClosureDay, User
 from portal.orgs import create_organization
 from portal.auth import hash_password
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from portal.plugins import hookimpl
 from portal.recompute import DeadlineChange, PlanRecord
 from portal.rules import JST, ClosureRule, Exam, Msg, ProviderInfo, end_of_day
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=JST)  # Tuesday
 SUNDAY_EXAM = datetime(2026, 11, 29, 10, 0, tzinfo=JST)  # PRM-DL-1: 4 business days before → Tue 11-24 (today)

@@ -12,7 +12,7 @@ from portal.business_days import BusinessCalendar
 from portal.models import AuditEvent, BookingDeadline
 from portal.rules import JST
 
-pytestmark = [pytest.mark.browser, pytest.mark.bundled_plugins]
+pytestmark = pytest.mark.browser
 
 
 def _sunday_in_three_weeks() -> datetime:
