@@ -28,7 +28,7 @@ INFO = ProviderInfo(
                 "convenience_store": Msg("コンビニ払い", "Convenience store"), "pay_easy": Msg("Pay-easy", "Pay-easy")},
     facts=(Fact("grade", Msg("級", "Grade"), "choice", (("A", Msg("A級", "Grade A")), ("B", Msg("B級", "Grade B")))),
            Fact("count", Msg("人数", "Candidates"), "integer")),
-    calculator_facts=("exam", "exam_start", "at", "grade", "count", "attempts"),
+    calculator_facts=("exam", "exam_start", "at", "payment", "grade", "count", "attempts"),  # payment: SMP-CA-1, SMP-PAY-1
     bookings=True,
     closure_defaults=(ClosureRule(date(2000, 12, 29), date(2001, 1, 3), Msg("年末年始休業", "year-end closure"), yearly=True),),
     business_day_kinds=("application", "essay"),
