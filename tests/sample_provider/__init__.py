@@ -3,8 +3,8 @@
 SMP-DL-1 application closes 10 business days before the exam (23:59:59), the essay upload 5;
 SMP-DL-2 an organisation may close both one business day earlier (setting ``early_close``);
 SMP-CH-1 change and cancel until 3 business days before; SMP-FEE-1 fee per grade × count;
-SMP-RT-1 a failed candidate waits 14 days; SMP-CA-1 refund less a fee (card payments are voided instead); SMP-PAY-1 unpaid shop
-payments lapse at their due date. Its own deadline kind ``essay`` and fact
+SMP-RT-1 a failed candidate waits 14 days; SMP-CA-1 refund less a fee (card payments are voided
+and a voucher is free again instead); SMP-PAY-1 unpaid shop payments lapse at their due date. Its own deadline kind ``essay`` and fact
 ``grade`` carry their labels (``ProviderInfo.vocabulary`` / ``facts``).
 """
 from __future__ import annotations
@@ -22,12 +22,13 @@ FEES = {"A": 3000, "B": 5000}
 INFO = ProviderInfo(
     id="sample", name=Msg("サンプル検定", "Sample Test"), exams=(Exam("S1", "Sample 1", 3000, 60),),
     deadline_kinds=("application", "essay"),
-    payment_methods=("credit_card", "convenience_store", "pay_easy", "bank"),
+    payment_methods=("credit_card", "convenience_store", "pay_easy", "bank", "voucher"),
     settings=(ProviderSetting("refund_fee", 0, Msg("返金手数料(円)", "Refund fee (yen)")),
               ProviderSetting("early_close", False, Msg("締切を1営業日早める", "Close one business day earlier"))),
     vocabulary={"application": Msg("申込締切", "Application deadline"), "essay": Msg("小論文提出", "Essay upload"),
                 "bank": Msg("銀行振込", "Bank transfer"), "credit_card": Msg("クレジットカード", "Credit card"),
-                "convenience_store": Msg("コンビニ払い", "Convenience store"), "pay_easy": Msg("Pay-easy", "Pay-easy")},
+                "convenience_store": Msg("コンビニ払い", "Convenience store"), "pay_easy": Msg("Pay-easy", "Pay-easy"),
+                "voucher": Msg("受験チケット", "Voucher")},
     facts=(Fact("grade", Msg("級", "Grade"), "choice", (("A", Msg("A級", "Grade A")), ("B", Msg("B級", "Grade B")))),
            Fact("count", Msg("人数", "Candidates"), "integer")),
     calculator_facts=("exam", "exam_start", "at", "payment", "grade", "count", "attempts"),  # payment: SMP-CA-1, SMP-PAY-1
@@ -95,7 +96,7 @@ def provider_policy(ctx, facts):
               f"Changes and cancellations close 3 business days before ({until:%Y-%m-%d}).")
     payment = facts.payment
     refund = None
-    if open_ and payment is not None and payment.paid and payment.amount and payment.method != "credit_card":
+    if open_ and payment is not None and payment.paid and payment.amount and payment.method not in ("credit_card", "voucher"):
         refund = max(0, payment.amount - int(ctx.setting("refund_fee")))
     lapse = None
     if payment is not None and not payment.paid and payment.method in STORE_METHODS and payment.due is not None:
