@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-SKIP = re.compile(r"/logout|\.ics|/bulk-form/\d+$|/static/|/api/|/export\.(csv|xlsx)")  # downloads, not pages
+SKIP = re.compile(r"/logout|\.ics|/bulk-form/\d+$|/static/|/api/|\.(csv|xlsx)$")  # downloads, not pages
 
 
 @pytest.fixture
