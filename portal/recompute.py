@@ -262,23 +262,26 @@ def apply_booking_deadlines(db: Session, organization_id: int, changes: Iterable
     if additions:
         connection.execute(insert(table), additions)
     if touched:
-        _store_next_deadlines(connection, ids, sorted(touched), emptied=bool(drops))
+        _store_next_deadlines(connection, ids, sorted(touched))
     return count
 
 
-def _store_next_deadlines(connection, ids: _IdLists, booking_ids: list[int], emptied: bool) -> None:
-    """``booking.next_deadline_at`` = the earliest stored deadline, for these bookings, with
-    UPDATE … FROM (min per booking) (no per-row subquery for the planner to misjudge);
-    bookings left without any deadline (``emptied``) get NULL."""
+def _store_next_deadlines(connection, ids: _IdLists, booking_ids: list[int]) -> None:
+    """``booking.next_deadline_at`` = the earliest stored deadline not already past when the
+    booking was made (a closed one is never the next, as :func:`portal.bookings.store_deadlines`
+    has it), for these bookings, with UPDATE … FROM (min per booking) (no per-row subquery for
+    the planner to misjudge); bookings left without an open deadline get NULL."""
     table, booking = BookingDeadline.__table__, Booking.__table__
-    earliest = (select(table.c.booking_id, func.min(table.c.at).label("at")).where(ids.match(table.c.booking_id))
+    booked = booking.alias("booked")
+    earliest = (select(table.c.booking_id, func.min(table.c.at).label("at"))
+                .join(booked, booked.c.id == table.c.booking_id)
+                .where(ids.match(table.c.booking_id), table.c.at >= booked.c.booked_at)
                 .group_by(table.c.booking_id).subquery())
     following = update(booking).where(booking.c.id == earliest.c.booking_id).values(next_deadline_at=earliest.c.at)
     ids.run(connection, following, [{"b_ids": booking_ids}])
-    if emptied:
-        none_left = update(booking).where(ids.match(booking.c.id), ~select(table.c.id).where(
-            table.c.booking_id == booking.c.id).exists()).values(next_deadline_at=None)
-        ids.run(connection, none_left, [{"b_ids": booking_ids}])
+    none_open = update(booking).where(ids.match(booking.c.id), booking.c.next_deadline_at.is_not(None), ~select(table.c.id).where(
+        table.c.booking_id == booking.c.id, table.c.at >= booking.c.booked_at).exists()).values(next_deadline_at=None)
+    ids.run(connection, none_open, [{"b_ids": booking_ids}])
 
 
 def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,

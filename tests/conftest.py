@@ -1,8 +1,6 @@
 """The core's tests run with the core's own sample provider (tests/sample_provider) and
 none of the bundled plugins, so removing any plugin package leaves them green. A test
-that wants the installed plugins asks for them: ``make_app(EXAM_PORTAL_PLUGINS=None)``.
-Modules merged from other work that still book through the bundled plugins carry the
-marker ``bundled_plugins`` (to be moved to the sample provider)."""
+that wants the installed plugins asks for them: ``make_app(EXAM_PORTAL_PLUGINS=None)``."""
 from __future__ import annotations
 
 import pytest
@@ -17,10 +15,7 @@ NO_INSTALLED_PLUGINS = "-"
 
 
 @pytest.fixture
-def make_app(make_app, request):
-    if request.node.get_closest_marker("bundled_plugins"):
-        return make_app  # a module still written against the bundled plugins (see its marker)
-
+def make_app(make_app):
     def factory(plugins=None, **config):
         config.setdefault("EXAM_PORTAL_PLUGINS", NO_INSTALLED_PLUGINS)
         extra = [sample, *(p for p in (plugins or []) if p is not sample)]

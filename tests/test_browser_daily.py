@@ -1,6 +1,7 @@
 """The operator's daily work in Chromium (issue 13): bulk mark-paid with its summary and
-toast, downloads, errors next to the button that caused them with the focus there, the
-refund account checked before the confirm dialog, skip link, focus after swaps."""
+toast, downloads, the refund account checked before the confirm dialog with the error and
+the focus at its field, skip link, focus after swaps (Odyssey's error beside its save
+button: its own tests)."""
 from __future__ import annotations
 
 import re
@@ -10,10 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from helpers import make_booking, make_candidate, make_session
-from portal.business_days import BusinessCalendar
 from portal.rules import JST
 
-pytestmark = [pytest.mark.browser, pytest.mark.bundled_plugins]  # still written against the bundled plugins
+pytestmark = pytest.mark.browser
 
 
 def _exam_start(days=20) -> datetime:
@@ -37,7 +37,7 @@ def test_bulk_mark_paid_summary_toast_and_focus(app, page, live_server, operator
     for name in ("一", "二"):
         make_booking(app, operator, session_id, make_candidate(app, operator, "未払", name), method="convenience_store",
                      paid=False, due=due)
-    page.goto(f"{live_server}/providers/prometric/bookings")
+    page.goto(f"{live_server}/providers/sample/bookings")
     expect(page.locator(".flag", has_text="未入金")).to_have_count(2)
     page.locator("[data-select-all]").check()
     expect(page.locator("input[name=booking]:checked")).to_have_count(2)
@@ -51,47 +51,13 @@ def test_bulk_mark_paid_summary_toast_and_focus(app, page, live_server, operator
 
 def test_export_downloads_a_csv_with_bom_and_japanese(app, page, live_server, operator):
     make_booking(app, operator, make_session(app, operator, start=_exam_start()), make_candidate(app, operator, "=1+2", "花子"))
-    page.goto(f"{live_server}/providers/prometric/bookings")
+    page.goto(f"{live_server}/providers/sample/bookings")
     with page.expect_download() as info:
         page.locator("[data-exports] a", has_text="CSV").click()
     download = info.value
-    assert re.fullmatch(r"bookings-prometric-\d{8}\.csv", download.suggested_filename)
+    assert re.fullmatch(r"bookings-sample-\d{8}\.csv", download.suggested_filename)
     data = open(download.path(), "rb").read()
     assert data.startswith(b"\xef\xbb\xbf") and "'=1+2 花子" in data.decode("utf-8-sig")
-
-
-def _open_odyssey_day() -> date:
-    from plugins.odyssey.plugin import INFO
-    calendar = BusinessCalendar(INFO.closure_defaults)
-    day = date.today() + timedelta(days=30)
-    while calendar.closure_reason(day) is not None:
-        day += timedelta(days=1)
-    return day
-
-
-def test_odyssey_refusal_is_shown_next_to_the_save_button_with_the_focus(page, live_server, operator):
-    page.goto(f"{live_server}/p/odyssey/")
-    page.fill("input[name=exam_start]", f"{_open_odyssey_day().isoformat()}T14:00")
-    page.click("#days button[type=submit]")
-    page.wait_for_selector("[data-state=draft]")
-    form = page.locator("[data-form=candidate]")
-    for name, value in {"family_name": "丸の内", "given_name": "花子", "family_kana": "マルノウチ", "given_kana": "ハナコ",
-                        "birth_date": "2004-04-02", "postal_code": "100-0005", "city": "千代田区", "street": "丸の内 3-1-1",
-                        "employer": "オデッセイ高校"}.items():
-        form.locator(f"[name={name}]").fill(value)
-    option = form.locator("select[name=code1] option[value=PYTHON]")
-    expect(option).to_contain_text("価格未登録")
-    form.locator("select[name=code1]").select_option("PYTHON")
-    form.get_by_role("button", name="保存").click()
-    error = page.locator("[data-form-error]")
-    expect(error).to_be_visible()
-    expect(error).to_be_focused()
-    expect(error).to_be_in_viewport()
-    button = page.locator("[data-form=candidate] button[type=submit]").bounding_box()
-    box = error.bounding_box()
-    gap = max(0, button["y"] - (box["y"] + box["height"]), box["y"] - (button["y"] + button["height"]))
-    assert gap < 100, (box, button)  # beside the button, not 1,338 px above it
-    expect(page.locator("[data-field=subject1]")).to_contain_text("受験料")
 
 
 def test_refund_account_is_checked_before_the_confirm_dialog(app, page, live_server, operator):
@@ -116,7 +82,7 @@ def test_refund_account_is_checked_before_the_confirm_dialog(app, page, live_ser
 
 
 def test_skip_link_and_focus_kept_after_a_swap(app, page, live_server, operator):
-    page.goto(f"{live_server}/providers/prometric/bookings")
+    page.goto(f"{live_server}/providers/sample/bookings")
     page.keyboard.press("Tab")
     skip = page.locator(".skip-link")
     expect(skip).to_be_focused()

@@ -1,6 +1,6 @@
 """The conformance kit: the core's sample provider passes it; a provider with the faults
 outside authors made (a crash on ``{"items": ["x"]}``, an unlabelled kind, a deadline after
-the exam) fails it, and ``flask check-provider`` says so
+the exam, audit labels translated in the core's domain instead of its own) fails it, and ``flask check-provider`` says so
 with a non-zero exit."""
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ class Sloppy:
         items = query.payload.get("items") or []
         return Quote((), sum(item.get("count", 1) for item in items), "SLP-FEE-1", Msg("料金", "fee"))
 
+    @hookimpl
+    def portal_audit_labels(self):
+        from flask_babel import lazy_gettext  # the core's domain: the plugin's own words stay Japanese
+        return {"entities": {"sloppy_record": lazy_gettext("いい加減な記録")}}
+
 
 def test_the_kit_fails_a_sloppy_provider(pytester):
     pytester.makepyfile(test_sloppy=textwrap.dedent('''
@@ -51,11 +56,12 @@ def test_the_kit_fails_a_sloppy_provider(pytester):
     '''))
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-o", "addopts=")
     outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == 3, outcomes
+    assert outcomes.get("failed", 0) == 4, outcomes
     text = result.stdout.str()
     assert "vocabulary lacks a label for 'apply'" in text
     assert "a deadline after the exam start" in text
     assert "provider_error" in text or "502" in text  # {"items": ["x"]} crashed the plugin
+    assert "audit entities 'sloppy_record' reads 'いい加減な記録' on an English page" in text
 
 
 def test_check_provider_exits_non_zero_on_failure_and_zero_on_success(make_app):

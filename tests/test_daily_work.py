@@ -17,10 +17,9 @@ from portal import db
 from portal.models import AuditEvent, Booking, ReminderPreference
 from portal.rules import JST
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=JST)  # Monday (勤労感謝の日)
-EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)  # Saturday: change deadline Tue 12-08 23:59 (PRM-DL-1)
+EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)  # Saturday: essay upload due Mon 12-07 23:59 (SMP-DL-1)
 HX = {"HX-Request": "true"}
 GOOD_ACCOUNT = {"bank_code": "0001", "branch_code": "123", "account_type": "ordinary", "account_number": "1234567",
                 "holder": "ﾔﾏﾀﾞ ﾀﾛｳ"}
@@ -54,10 +53,10 @@ def test_bulk_mark_paid_goes_booking_by_booking_with_one_audit_entry_each(frozen
     other_org = org_factory(name="他校", email="other@example.jp")[0]
     foreign = make_booking(app, other_org, make_session(app, other_org, start=EXAM), make_candidate(app, other_org),
                            method="convenience_store", paid=False, due=due)
-    page = client.get("/providers/prometric/bookings").get_data(as_text=True)
+    page = client.get("/providers/sample/bookings").get_data(as_text=True)
     assert page.count('name="booking" value=') == 3 and "data-select-all" in page
 
-    r = _post(client, token, "/providers/prometric/bookings/bulk",
+    r = _post(client, token, "/providers/sample/bookings/bulk",
               {"action": "paid", "booking": [*map(str, unpaid), str(paid), str(foreign)], "status": "booked"})
     html = r.get_data(as_text=True)
     assert r.status_code == 200
@@ -70,9 +69,9 @@ def test_bulk_mark_paid_goes_booking_by_booking_with_one_audit_entry_each(frozen
         events = db.session().exec(select(AuditEvent).where(AuditEvent.action == "paid")).all()
     assert sorted(e.entity_id for e in events) == sorted(unpaid) and {e.user_id for e in events} == {user_id}
 
-    again = _post(client, token, "/providers/prometric/bookings/bulk", {"action": "paid", "booking": [str(unpaid[0])]})
+    again = _post(client, token, "/providers/sample/bookings/bulk", {"action": "paid", "booking": [str(unpaid[0])]})
     assert "入金済みです" in again.get_data(as_text=True) and "件を入金済みにしました" not in again.get_data(as_text=True)
-    none = _post(client, token, "/providers/prometric/bookings/bulk", {"action": "paid"})
+    none = _post(client, token, "/providers/sample/bookings/bulk", {"action": "paid"})
     assert none.status_code == 422 and "予約を選んでください" in none.get_data(as_text=True)
 
 
@@ -109,7 +108,7 @@ def test_audit_page_reads_like_prose_with_links_and_raw_json_behind_a_toggle(fro
     assert re.search(r'data-field="paid"><span class="label">入金</span>:\s*<span class="before" translate="no">いいえ</span> → '
                      r'<span class="after" translate="no">はい</span>', row)
     assert "<details><summary>元のデータ(JSON)</summary>" in row
-    _post(client, token, "/providers/prometric/book", {"session_id": session_id, "family_name": "渡辺",
+    _post(client, token, "/providers/sample/book", {"session_id": session_id, "family_name": "渡辺",
                                                        "given_name": "健", "payment_method": "credit_card"})
     page = client.get("/admin/audit?entity=candidate").get_data(as_text=True)
     assert re.search(r'<span class="label">姓</span>:\s*<span class="after" translate="no">渡辺</span>', page)
@@ -122,7 +121,7 @@ def test_audit_page_reads_like_prose_with_links_and_raw_json_behind_a_toggle(fro
 
 
 def _late_booking(app, org_id):
-    """Booked on Thursday 12-10 for Saturday 12-12: the change deadline (Tue 12-08) had passed."""
+    """Booked on Thursday 12-10 for Saturday 12-12: the essay upload (due Mon 12-07) had passed."""
     with time_machine.travel(datetime(2026, 12, 10, 9, 0, tzinfo=JST), tick=False):
         session_id = make_session(app, org_id, start=EXAM)
         return make_booking(app, org_id, session_id, make_candidate(app, org_id, "直前", "予約"))
@@ -133,18 +132,18 @@ def test_a_deadline_past_when_booked_is_closed_and_never_upcoming(app, logged_in
     booking_id = _late_booking(app, org_id)
     with time_machine.travel(datetime(2026, 12, 10, 9, 5, tzinfo=JST), tick=False):
         detail = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
-        assert re.search(r'data-kind="change" class="closed-deadline" data-closed>.*?締切済み', detail)
-        listing = client.get("/providers/prometric/bookings").get_data(as_text=True)
+        assert re.search(r'data-kind="essay" class="closed-deadline" data-closed>.*?締切済み', detail)
+        listing = client.get("/providers/sample/bookings").get_data(as_text=True)
         assert "data-closed" in listing and "締切済み" in listing
         calendar = client.get("/calendar?month=2026-12").get_data(as_text=True)
-        assert "直前 予約" not in calendar.split('data-date="2026-12-08"')[1].split("</td>")[0]
+        assert "直前 予約" not in calendar.split('data-date="2026-12-07"')[1].split("</td>")[0]
         _post(client, token, "/admin/feeds", {})
         with app.app_context():
             from portal.web.feeds import build_calendar
             with app.test_request_context("/"):
                 ics = Calendar.from_ical(build_calendar(org_id, "ja", 3))
         uids = {str(e["uid"]) for e in ics.walk("VEVENT")}
-        assert f"prometric-change-booking-{booking_id}@exam-portal" not in uids
+        assert f"sample-essay-booking-{booking_id}@exam-portal" not in uids
 
 
 def test_ics_titles_are_localised_and_carry_an_alarm_from_the_preference(frozen, app, logged_in):
@@ -159,13 +158,13 @@ def test_ics_titles_are_localised_and_carry_an_alarm_from_the_preference(frozen,
     client.post("/logout", headers={"X-CSRFToken": token})
     ics = Calendar.from_ical(client.get(url).data)
     deadlines = [e for e in ics.walk("VEVENT") if "deadline" in [str(c) for c in e["categories"].cats]]
-    change = next(e for e in deadlines if "-change-" in str(e["uid"]))
-    assert str(change["summary"]).startswith("Change deadline: 山田 太郎")
-    assert "[change]" not in ics.to_ical().decode()
-    [alarm] = change.walk("VALARM")
+    essay = next(e for e in deadlines if "-essay-" in str(e["uid"]))
+    assert str(essay["summary"]).startswith("Essay upload: 山田 太郎")  # the provider's own kind, in its words
+    assert "[essay]" not in ics.to_ical().decode()
+    [alarm] = essay.walk("VALARM")
     assert str(alarm["action"]) == "DISPLAY"
-    # deadline Tue 12-08 23:59; 2 business days ahead (its own day counts): Mon 12-07 09:00 JST
-    assert alarm["trigger"].dt == datetime(2026, 12, 7, 0, 0, tzinfo=alarm["trigger"].dt.tzinfo)
+    # deadline Mon 12-07 23:59; 2 business days ahead (its own day counts): Fri 12-04 09:00 JST
+    assert alarm["trigger"].dt == datetime(2026, 12, 4, 0, 0, tzinfo=alarm["trigger"].dt.tzinfo)
 
 
 def test_alarm_moment_skips_weekends_and_holidays():
@@ -186,9 +185,9 @@ def test_calendar_marks_today_and_names_each_entrys_brand(frozen, app, logged_in
     assert re.search(r'class="[^"]*today[^"]*" data-date="2026-11-23" aria-current="date">\s*<div class="date">23 ?'
                      r'.*?<strong class="today-mark">今日</strong>', page, re.S)
     december = client.get("/calendar?month=2026-12").get_data(as_text=True)
-    entry = re.search(r'<div class="deadline" data-provider="prometric"[^>]*><span class="brand-tag brand-\d">([^<]+)</span>',
+    entry = re.search(r'<div class="deadline" data-provider="sample"[^>]*><span class="brand-tag brand-\d">([^<]+)</span>',
                       december)
-    assert entry and entry.group(1).startswith("プロメトリック")
+    assert entry and entry.group(1).startswith("サンプル検定")
     assert 'aria-current="date"' not in december
 
 
@@ -209,7 +208,7 @@ def test_refund_account_is_checked_before_the_confirmation_and_shown_masked_unti
     detail = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
     shown = re.search(r"<dd data-refund-account>(.*?)</dd>", detail, re.S).group(1)
     assert "****567" in shown and "1234567" not in detail and "ﾔ*******" in shown and "ﾔﾏﾀﾞ" not in detail and "0001" in shown
-    listing = client.get("/providers/prometric/bookings?status=refund_pending").get_data(as_text=True)
+    listing = client.get("/providers/sample/bookings?status=refund_pending").get_data(as_text=True)
     assert "****567" in listing and "1234567" not in listing
     log = client.get("/admin/audit?action=cancel").get_data(as_text=True)
     assert re.search(r'<span class="label">返金先口座</span>:\s*<span class="after" translate="no">0001 / 123 / 普通 / \*\*\*\*567 / ﾔ\*\*\*\*\*\*\*</span>',
@@ -225,7 +224,7 @@ def test_a_success_message_after_each_action(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     session_id = make_session(app, org_id, start=EXAM)
     candidate_id = make_candidate(app, org_id)
-    r = _post(client, token, "/providers/prometric/book", {"session_id": session_id, "candidate_id": candidate_id,
+    r = _post(client, token, "/providers/sample/book", {"session_id": session_id, "candidate_id": candidate_id,
                                                             "payment_method": "credit_card"})
     assert r.status_code == 204
     page = client.get(r.headers["HX-Redirect"]).get_data(as_text=True)
@@ -236,7 +235,7 @@ def test_a_success_message_after_each_action(frozen, app, logged_in):
     assert json.loads(r.headers["HX-Trigger"])["portal:toast"]["messages"] == ["完了しました(予約: 日程変更)。"]
     refused = _post(client, token, f"/bookings/{booking_id}/change", {"session_id": second})
     assert refused.status_code == 422 and "HX-Trigger" not in refused.headers  # a refusal is no success
-    full = _post(client, token, "/admin/providers/prometric/closures",
+    full = _post(client, token, "/admin/providers/sample/closures",
                  {"start_date": "2026-12-24", "label": "冬期休業"}, htmx=False)
     assert full.status_code == 200 and "完了しました(休業日: 作成)。" in full.get_data(as_text=True)
 

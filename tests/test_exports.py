@@ -10,7 +10,6 @@ from portal.testing import count_statements, csv_rows, xlsx_rows
 from helpers import make_booking, make_candidate, make_session
 from portal.rules import JST
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 EVIL = '=HYPERLINK("http://evil.example/","x")'
 
@@ -31,17 +30,17 @@ def bookings(app, logged_in):
 
 def test_bookings_csv_keeps_japanese_and_neutralises_formulas(bookings):
     client, *_ = bookings
-    rows = csv_rows(client.get("/providers/prometric/bookings/export.csv"))
+    rows = csv_rows(client.get("/providers/sample/bookings/export.csv"))
     assert rows[0][:3] == ["予約ID", "受験者", "カナ"]
     names = {r[1] for r in rows[1:]}
     assert "山田 太郎" in names and "佐藤 花子" in names
     assert "'" + EVIL + " @SUM(A1)" in names  # starts with "=": prefixed, shown as text
-    assert any("PRM-" in r[11] for r in rows[1:])  # the deadlines with their rule IDs
+    assert any("SMP-" in r[11] for r in rows[1:])  # the deadlines with their rule IDs
 
 
 def test_bookings_xlsx_has_no_formula_and_real_dates(bookings):
     client, *_ = bookings
-    rows = xlsx_rows(client.get("/providers/prometric/bookings/export.xlsx"))
+    rows = xlsx_rows(client.get("/providers/sample/bookings/export.xlsx"))
     assert rows[0][1] == "受験者"
     assert {r[1] for r in rows[1:]} >= {"山田 太郎", "'" + EVIL + " @SUM(A1)"}
     assert all(isinstance(r[4], datetime) for r in rows[1:])  # the exam's start, as a date cell
@@ -50,22 +49,22 @@ def test_bookings_xlsx_has_no_formula_and_real_dates(bookings):
 
 def test_the_list_filters_apply_and_selected_rows_narrow_it(bookings):
     client, _, _, ids, _ = bookings
-    rows = csv_rows(client.get("/providers/prometric/bookings/export.csv?q=山田"))
+    rows = csv_rows(client.get("/providers/sample/bookings/export.csv?q=山田"))
     assert [r[1] for r in rows[1:]] == ["山田 太郎"]
-    rows = csv_rows(client.get(f"/providers/prometric/bookings/export.csv?booking={ids['sato']}&booking={ids['evil']}"))
+    rows = csv_rows(client.get(f"/providers/sample/bookings/export.csv?booking={ids['sato']}&booking={ids['evil']}"))
     assert sorted(int(r[0]) for r in rows[1:]) == sorted([ids["sato"], ids["evil"]])
-    rows = csv_rows(client.get("/providers/prometric/bookings/export.csv?status=cancelled"))
+    rows = csv_rows(client.get("/providers/sample/bookings/export.csv?status=cancelled"))
     assert rows[1:] == []
-    assert client.get("/providers/prometric/bookings/export.pdf").status_code == 404
+    assert client.get("/providers/sample/bookings/export.pdf").status_code == 404
 
 
 def test_english_headers_follow_the_language(bookings):
     client, *_ = bookings
-    rows = csv_rows(client.get("/providers/prometric/bookings/export.csv?lang=en"))
+    rows = csv_rows(client.get("/providers/sample/bookings/export.csv?lang=en"))
     assert rows[0][0] == "Booking ID" and rows[0][7] == "Paid" and rows[0][12] == "Booked at"
 
 
-EXPORTS = ("/providers/prometric/bookings/export.csv", "/candidates/export.csv", "/admin/audit/export.csv",
+EXPORTS = ("/providers/sample/bookings/export.csv", "/candidates/export.csv", "/admin/audit/export.csv",
            "/dashboard/export.csv?days=20")
 
 

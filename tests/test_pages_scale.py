@@ -10,7 +10,6 @@ from helpers import count_statements, make_booking, make_candidate, make_session
 from portal.rules import JST
 from portal.web.pager import window
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
 EXAM = datetime(2026, 12, 9, 10, 0, tzinfo=JST)
@@ -30,7 +29,7 @@ def _bookings(app, org_id, n, start=EXAM):
 
 
 def _items(html):
-    return re.findall(r'<li data-provider="prometric" data-kind="([a-z_]+)">', html)
+    return re.findall(r'<li data-provider="sample" data-kind="([a-z_]+)">', html)
 
 
 def test_dashboard_pages_through_every_deadline_with_the_url_pushed(frozen, app, logged_in):
@@ -70,13 +69,13 @@ def test_bookings_list_statements_do_not_grow_and_the_pager_is_a_window(frozen, 
     counts = []
     for n in (5, 60):
         _bookings(app, org_id, n)
-        client.get("/providers/prometric/bookings", headers=HX)
+        client.get("/providers/sample/bookings", headers=HX)
         with count_statements(app) as counter:
-            client.get("/providers/prometric/bookings", headers=HX)
+            client.get("/providers/sample/bookings", headers=HX)
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
     _bookings(app, org_id, 200)
-    html = client.get("/providers/prometric/bookings?page=5", headers=HX).get_data(as_text=True)
+    html = client.get("/providers/sample/bookings?page=5", headers=HX).get_data(as_text=True)
     pages = re.findall(r'hx-target="#booking-table" hx-push-url="true" (?:aria-current="page")?>(\d+)</a>', html)
     assert pages == ["1", "3", "4", "5", "6", "7", "11"] and html.count("…") == 2  # 265 bookings, 25 a page
 

@@ -1,13 +1,16 @@
 """Deadline reminders end to end: ``flask housekeeping`` sends one digest per user per day
-through a real SMTP server (aiosmtpd, started here) and we parse what arrived."""
+through a real SMTP server (aiosmtpd, started here) and we parse what arrived. The clock
+stands at a fixed Tuesday, so the sample provider's business-day deadlines (SMP-DL-1) fall
+on known days."""
 from __future__ import annotations
 
 import email
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 
 import pytest
+import time_machine
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
@@ -15,11 +18,20 @@ from conftest import login
 from helpers import make_booking, make_candidate, make_session
 from portal import db
 from portal.models import BookingDeadline, ReminderDigest, ReminderPreference
+from portal.rules import JST
 from portal.rules.parse import now_jst
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 PORTAL_URL = "http://portal.example.test"
+#: Exams 14 and 16 days later (12-08, 12-10) have both SMP-DL-1 deadlines (11-24 .. 12-03)
+#: ahead and inside a 10-business-day window.
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW):  # ticking: the SMTP server's event loop keeps its own time
+        yield
 
 
 class Inbox:
@@ -64,7 +76,7 @@ def _prefer(app, org_id, user_id, **values):
             s.add(ReminderPreference(organization_id=org_id, user_id=user_id, **{"enabled": True, "days_ahead": 10, **values}))
 
 
-def _booking_due_soon(app, org_id, days=6, family="山田"):
+def _booking_due_soon(app, org_id, days=14, family="山田"):
     start = (now_jst() + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
     session_id = make_session(app, org_id, start=start)
     return make_booking(app, org_id, session_id, make_candidate(app, org_id, family=family))
@@ -86,7 +98,7 @@ def test_one_digest_per_day_with_rule_explanation_and_link_and_a_second_run_send
     org_id, user_id, address, _ = org_factory()
     _prefer(app, org_id, user_id)
     booking_id = _booking_due_soon(app, org_id)
-    _booking_due_soon(app, org_id, days=8, family="佐藤")
+    _booking_due_soon(app, org_id, days=16, family="佐藤")
 
     output = _housekeeping(app)
     assert "reminders sent: 1" in output
@@ -99,7 +111,7 @@ def test_one_digest_per_day_with_rule_explanation_and_link_and_a_second_run_send
         now = now_jst()
         due = db.session().exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking_id,
                                                              BookingDeadline.at < window_end(now, 10))).all()
-    assert due, "the test booking has deadlines inside the window"
+    assert {d.kind for d in due} == {"application", "essay"}, "the test booking has deadlines inside the window"
     for deadline in due:
         assert deadline.rule in body and deadline.explanation_ja in body
     assert f"{PORTAL_URL}/bookings/{booking_id}" in body
@@ -125,7 +137,7 @@ def test_english_preference_sends_english_labels(app, inbox, org_factory):
 
 def test_brand_and_kind_filters_leave_nothing_to_send(app, inbox, org_factory):
     org_id, user_id, _, _ = org_factory()
-    _prefer(app, org_id, user_id, kinds=["late_addition"])  # no prometric booking has one
+    _prefer(app, org_id, user_id, kinds=["late_addition"])  # no sample booking has one
     _booking_due_soon(app, org_id)
     output = _housekeeping(app)
     assert "reminders prepared: 0" in output
@@ -185,11 +197,11 @@ def test_preferences_page_saves_and_shows_what_was_sent(app, inbox, org_factory)
     page = client.get("/reminders")
     assert page.status_code == 200 and "まだ送信していません" in page.get_data(as_text=True)
     response = client.post("/reminders", data={"csrf_token": token, "enabled": "on", "days_ahead": "10",
-                                               "providers": ["prometric", "nope"], "language": "ja"})
+                                               "providers": ["sample", "nope"], "language": "ja"})
     assert response.status_code == 200 and "保存しました" in response.get_data(as_text=True)
     with app.app_context():
         pref = db.session().exec(select(ReminderPreference)).one()
-        assert pref.enabled and pref.providers == ["prometric"] and pref.days_ahead == 10
+        assert pref.enabled and pref.providers == ["sample"] and pref.days_ahead == 10
     bad = client.post("/reminders", data={"csrf_token": token, "days_ahead": "99"})
     assert bad.status_code == 422 and "1〜20営業日" in bad.get_data(as_text=True)
     _booking_due_soon(app, org_id)

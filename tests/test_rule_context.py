@@ -9,14 +9,12 @@ from sqlmodel import select
 from conftest import csrf_token, login
 from helpers import count_statements, make_booking, make_candidate, make_session
 from portal import db, rule_context
-from portal.models import Booking, ClosureDay, Organization
+from portal.models import Candidate, ClosureDay, Organization
 from portal.rules import JST
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 HX = {"HX-Request": "true"}
-CALC = {"exam": "RUBY-SILVER", "exam_start": "2026-12-12T10:00", "at": "2026-11-23T10:00",
-        "first_booked_at": "2026-11-01T10:00", "payment_method": "voucher"}
+CALC = {"exam": "S1", "exam_start": "2026-12-12T10:00", "at": "2026-11-23T10:00", "grade": "A", "count": "1"}
 
 
 def _version(app, org_id):
@@ -27,10 +25,10 @@ def _version(app, org_id):
 def test_calculator_partial_runs_at_most_two_statements(logged_in, app):
     client, _, _, token = logged_in
     headers = {"X-CSRFToken": token, **HX}
-    client.post("/providers/prometric/calculate", data=CALC, headers=headers)  # builds this process's context
+    client.post("/providers/sample/calculate", data=CALC, headers=headers)  # builds this process's context
     with count_statements(app) as counter:
-        r = client.post("/providers/prometric/calculate", data=CALC, headers=headers)
-    assert r.status_code == 200 and "PRM-CA-1" in r.get_data(as_text=True)
+        r = client.post("/providers/sample/calculate", data=CALC, headers=headers)
+    assert r.status_code == 200 and "SMP-CH-1" in r.get_data(as_text=True)
     assert counter.count <= 2, counter.statements  # the user and the rules version, read together
 
 
@@ -44,20 +42,19 @@ def test_a_closure_change_reaches_another_process_on_its_next_request(make_app, 
         client = app.test_client()
         login(client, email, password)
         clients.append((client, csrf_token(client)))
-    body = {"exam": "RUBY-SILVER", "exam_start": "2026-12-10T10:00", "at": "2026-11-23T10:00",
-            "first_booked_at": "2026-11-01T10:00", "payment_method": "credit_card"}
+    body = {"exam": "S1", "exam_start": "2026-12-10T10:00", "at": "2026-11-23T10:00"}
 
     def deadlines(index):
         client, token = clients[index]
-        return client.post("/providers/prometric/calculate", data=body,
+        return client.post("/providers/sample/calculate", data=body,
                            headers={"X-CSRFToken": token, **HX}).get_data(as_text=True)
 
     assert "臨時休業" not in deadlines(1)  # the second process caches the context without it
     client, token = clients[0]
-    r = client.post("/admin/providers/prometric/closures", data={"label": "臨時休業", "start_date": "2026-12-07"},
+    r = client.post("/admin/providers/sample/closures", data={"label": "臨時休業", "start_date": "2026-12-07"},
                     headers={"X-CSRFToken": token, **HX})
     assert r.status_code == 200
-    assert "臨時休業" in deadlines(1)  # PRM business days now skip the closure day
+    assert "臨時休業" in deadlines(1)  # SMP-DL-1 business days now skip the closure day
     assert "臨時休業" in deadlines(0)
 
 
@@ -70,13 +67,13 @@ def test_every_rule_change_gets_a_new_version_and_nothing_else_does(app, logged_
         seen.append(_version(app, org_id))
         return seen[-1] != seen[-2]
 
-    client.post("/admin/providers/prometric/closures", data={"label": "臨時休業", "start_date": "2026-12-07"}, headers=headers)
+    client.post("/admin/providers/sample/closures", data={"label": "臨時休業", "start_date": "2026-12-07"}, headers=headers)
     assert changed()
-    client.post("/admin/providers/prometric/settings", data={"refund_transfer_fee": "330"}, headers=headers)
+    client.post("/admin/providers/sample/settings", data={"refund_fee": "330"}, headers=headers)
     assert changed()
-    client.post("/admin/providers/prometric/catalog", data={"code": "NEW-1", "name": "新試験", "price": "1000"}, headers=headers)
+    client.post("/admin/providers/sample/catalog", data={"code": "NEW-1", "name": "新試験", "price": "1000"}, headers=headers)
     assert changed()
-    r = client.post("/admin/providers/odyssey/enabled", data={"enabled": ""}, headers=headers)
+    r = client.post("/admin/providers/sample/enabled", data={"enabled": ""}, headers=headers)
     assert r.status_code == 200
     assert changed()
     client.get("/dashboard")
@@ -89,44 +86,45 @@ def test_disabling_a_brand_reaches_every_process(make_app, org_factory):
     first, second = make_app(), make_app()
     org_id, *_ = org_factory()
     with second.app_context():
-        assert "odyssey" in rule_context.enabled_provider_ids(db.session(), org_id)
+        assert "sample" in rule_context.enabled_provider_ids(db.session(), org_id)
     with first.app_context():
         with db.transaction() as s:
             from portal.orgs import set_provider_enabled
-            set_provider_enabled(s, org_id, "odyssey", False)
+            set_provider_enabled(s, org_id, "sample", False)
     with second.app_context():
-        assert "odyssey" not in rule_context.enabled_provider_ids(db.session(), org_id)
+        assert "sample" not in rule_context.enabled_provider_ids(db.session(), org_id)
 
 
-def test_an_edit_of_a_plugins_own_catalog_changes_the_version(app, logged_in):
-    """Odyssey keeps its catalog in its own table, registered with rule_context.watch."""
-    client, org_id, _, token = logged_in
-    client.get("/p/odyssey/catalog")
+def test_a_watched_plugin_table_changes_the_version_and_an_unwatched_one_does_not(app, org_factory, monkeypatch):
+    """A plugin declares its own rule tables with ``watch`` (Odyssey its catalog; its own
+    tests check that): a row written to a watched table gives the organisation a new
+    version, the same row in a table nobody watches leaves it alone."""
+    org_id, *_ = org_factory()
+    monkeypatch.setattr(rule_context, "WATCHED", set(rule_context.WATCHED))  # watch() below stays in this test
     before = _version(app, org_id)
-    r = client.post("/p/odyssey/catalog", data={"code": "ZZ-1", "name": "新科目", "family": "PYTHON", "price_general": "5000"},
-                    headers={"X-CSRFToken": token, **HX})
-    assert r.status_code == 200
+    make_candidate(app, org_id)
+    assert _version(app, org_id) == before
+    assert rule_context.watch(Candidate) is Candidate  # usable as a class decorator
+    make_candidate(app, org_id, family="佐藤")
     assert _version(app, org_id) != before
-    with app.app_context():
-        assert "ZZ-1" in [e.code for e in rule_context.org_context(db.session(), org_id, "odyssey").exams]
 
 
 def test_a_rolled_back_change_leaves_no_cached_context_behind(app, org_factory):
     org_id, *_ = org_factory()
     with app.app_context():
-        before = rule_context.org_context(db.session(), org_id, "prometric")
+        before = rule_context.org_context(db.session(), org_id, "sample")
         db.session().rollback()
     with app.app_context():
         with pytest.raises(RuntimeError):
             with db.transaction() as s:
-                s.add(ClosureDay(organization_id=org_id, provider="prometric", start_date=datetime(2026, 12, 7).date(),
+                s.add(ClosureDay(organization_id=org_id, provider="sample", start_date=datetime(2026, 12, 7).date(),
                                  end_date=datetime(2026, 12, 7).date(), label_ja="取り消される休業"))
                 s.flush()
-                inside = rule_context.org_context(s, org_id, "prometric")
+                inside = rule_context.org_context(s, org_id, "sample")
                 assert inside is not before and "取り消される休業" in [c.label.ja for c in inside.calendar.closures]
                 raise RuntimeError("the change is abandoned")
     with app.app_context():
-        after = rule_context.org_context(db.session(), org_id, "prometric")
+        after = rule_context.org_context(db.session(), org_id, "sample")
         assert "取り消される休業" not in [c.label.ja for c in after.calendar.closures]
         assert after.calendar.closures == before.calendar.closures
 
@@ -134,16 +132,16 @@ def test_a_rolled_back_change_leaves_no_cached_context_behind(app, org_factory):
 def test_contexts_are_reused_until_the_version_changes(app, org_factory):
     org_id, *_ = org_factory()
     with app.app_context():
-        first = rule_context.org_context(db.session(), org_id, "prometric")
+        first = rule_context.org_context(db.session(), org_id, "sample")
     with app.app_context():
         with count_statements(app) as counter:
-            again = rule_context.org_context(db.session(), org_id, "prometric")
+            again = rule_context.org_context(db.session(), org_id, "sample")
         assert again is first and counter.count == 1  # the version only
     with app.app_context():
         with db.transaction() as s:
             rule_context.bump(s, org_id)
     with app.app_context():
-        assert rule_context.org_context(db.session(), org_id, "prometric") is not first
+        assert rule_context.org_context(db.session(), org_id, "sample") is not first
 
 
 def test_holiday_tables_are_built_once_per_process():

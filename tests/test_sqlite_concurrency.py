@@ -7,19 +7,20 @@ import time
 import pytest
 from sqlmodel import select
 
+import tests.sample_provider as sample
 from conftest import csrf_token, login
 from portal import create_app, db, migrate
 from portal.models import ClosureDay, User
 from portal.orgs import create_organization
 from portal.auth import hash_password
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 
 @pytest.fixture
 def sqlite_app(tmp_path):
     path = tmp_path / "portal.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True, "SECRET_KEY": "test"})
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True, "SECRET_KEY": "test",
+                      "EXAM_PORTAL_PLUGINS": "-"}, plugins=[sample])  # the core's own sample provider alone
     with app.app_context():
         migrate.upgrade(app)
         with db.transaction() as s:
@@ -69,7 +70,7 @@ def test_a_writer_queues_behind_another_writer_and_then_succeeds(sqlite_app):
     token = csrf_token(client)
     other = _hold_write_lock(path)
     thread, result = _in_thread(lambda: client.post(
-        "/admin/providers/prometric/closures", data={"label": "臨時休業", "start_date": "2027-02-10"},
+        "/admin/providers/sample/closures", data={"label": "臨時休業", "start_date": "2027-02-10"},
         headers={"X-CSRFToken": token, "HX-Request": "true"}))
     time.sleep(0.5)
     assert thread.is_alive()  # queued on the write lock, not failed

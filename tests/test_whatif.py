@@ -7,24 +7,25 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, inspect, text
+from sqlalchemy import text
 from sqlmodel import select
 
-from helpers import make_booking, make_candidate, make_session
+from helpers import WRITES, check_preview_equals_save, every_row, make_booking, make_candidate, make_session, statements_of
 from portal import db, whatif
 from portal.models import AuditEvent, Booking, BookingDeadline, ClosureDay, DeadlineMove
 from portal.plugins import hookimpl
 from portal.recompute import DeadlineChange, PlanRecord
 from portal.rules import JST, ClosureRule, Exam, Msg, ProviderInfo, end_of_day
 
-pytestmark = pytest.mark.bundled_plugins  # still written against the bundled plugins
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=JST)  # Tuesday
-SUNDAY_EXAM = datetime(2026, 11, 29, 10, 0, tzinfo=JST)  # PRM-DL-1: 4 business days before → Tue 11-24 (today)
-LATER_EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)  # Saturday → Tue 12-08
+# The sample provider (SMP-DL-1): the essay is due 5 business days before the exam, the
+# application 10 (Mon 11-23 勤労感謝の日 is not counted).
+SOON_EXAM = datetime(2026, 12, 1, 10, 0, tzinfo=JST)  # essay Tue 11-24 (today), application Mon 11-16
+LATER_EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)  # Saturday: essay Mon 12-07, application Mon 11-30
+# A closure on Wed 11-25 moves SOON_EXAM's essay to Fri 11-20 and its application to Fri 11-13.
+TODAY_ESSAY, ESSAY_AFTER, APPLICATION_AFTER = (end_of_day(date(2026, 11, d)) for d in (24, 20, 13))
 HX = {"HX-Request": "true"}
-WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|CREATE|DROP|ALTER|TRUNCATE|LOCK)\b|FOR\s+UPDATE|FOR\s+SHARE",
-                    re.IGNORECASE)
 
 
 @pytest.fixture
@@ -43,6 +44,11 @@ def _plan_of(body: str) -> str:
     return found.group(1) if found else ""
 
 
+def _get(app, model, ident):
+    with app.app_context():
+        return db.session().get(model, ident)
+
+
 def _deadlines(app, booking_id):
     with app.app_context():
         rows = db.session().exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking_id)).all()
@@ -50,7 +56,7 @@ def _deadlines(app, booking_id):
 
 
 def _two_bookings(app, org_id):
-    soon = make_booking(app, org_id, make_session(app, org_id, start=SUNDAY_EXAM, capacity=10), make_candidate(app, org_id))
+    soon = make_booking(app, org_id, make_session(app, org_id, start=SOON_EXAM, capacity=10), make_candidate(app, org_id))
     later = make_booking(app, org_id, make_session(app, org_id, start=LATER_EXAM, capacity=10),
                          make_candidate(app, org_id, "佐藤", "花子"))
     return soon, later
@@ -62,16 +68,16 @@ def _two_bookings(app, org_id):
 def test_preview_lists_the_moves_by_new_date_and_flags_a_move_into_the_past(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     soon, later = _two_bookings(app, org_id)
-    assert _deadlines(app, soon)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)
-    r = _post(client, token, "/admin/providers/prometric/closures/preview", {"label": "臨時休業", "start_date": "2026-11-25"})
+    assert _deadlines(app, soon)["essay"] == TODAY_ESSAY
+    r = _post(client, token, "/admin/providers/sample/closures/preview", {"label": "臨時休業", "start_date": "2026-11-25"})
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" not in body and "HX-Request" in r.headers["Vary"]
-    assert 'data-moved="2"' in body and 'data-into-past="2"' in body  # change + cancel of one booking
+    assert 'data-moved="2"' in body and 'data-into-past="2"' in body  # application + essay of one booking
     assert "この変更で期限2件が変わります" in body and "予約 1件" in body and 'data-flag="past"' in body
-    assert "2026-11-20" in body and "山田 太郎" in body and "PRM-DL-1" in body and "臨時休業" in body
-    assert f'data-move="prometric-change-booking-{soon}"' in body and f"booking-{later}" not in body
+    assert "2026-11-20" in body and "山田 太郎" in body and "SMP-DL-1" in body and "臨時休業" in body
+    assert f'data-move="sample-essay-booking-{soon}"' in body and f"booking-{later}" not in body
     assert f'href="/bookings/{soon}"' in body  # the booking's page
-    assert _deadlines(app, soon)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)  # nothing saved
+    assert _deadlines(app, soon)["essay"] == TODAY_ESSAY  # nothing saved
     with app.app_context():
         assert db.session().exec(select(ClosureDay).where(ClosureDay.start_date == date(2026, 11, 25))).first() is None
 
@@ -83,25 +89,25 @@ def test_preview_flags_today_and_past_and_counts_every_move_while_listing_the_fi
         new = end_of_day(new_day) if new_day else None
         return DeadlineChange("booking", tuple(records), kind, end_of_day(date(2026, 12, 1)), new, "R-1", Msg("理由", "why"))
 
-    plan = RecomputePlan(1, "prometric", (change([1], date(2026, 11, 24)), change([2], date(2026, 11, 20)),
+    plan = RecomputePlan(1, "sample", (change([1], date(2026, 11, 24)), change([2], date(2026, 11, 20)),
                                           change([3, 4], date(2026, 11, 30)), change([3], date(2026, 11, 30), "cancel"),
                                           change([5], None)))
     with app.test_request_context("/"):
-        ctx = app.extensions["exam_portal.providers"].default_context("prometric")
+        ctx = app.extensions["exam_portal.providers"].default_context("sample")
         preview = whatif.summarise(ctx, plan, today=date(2026, 11, 24), listed=4)
     assert preview.moved == 6 and preview.into_past == 2 and preview.unlisted == 2
     assert [(source, count) for source, _what, count in preview.records] == [("booking", 5)]  # 5 bookings
     assert [(g.day, g.today, g.past, [m.record_id for m in g.moves]) for g in preview.groups] == [
         (date(2026, 11, 20), False, True, [2]), (date(2026, 11, 24), True, True, [1]), (date(2026, 11, 30), False, False, [3, 3])]
-    assert whatif.fingerprint(plan) == whatif.fingerprint(RecomputePlan(1, "prometric", tuple(reversed(plan.changes))))
-    assert whatif.fingerprint(plan) != whatif.fingerprint(RecomputePlan(1, "prometric", plan.changes[:-1]))
+    assert whatif.fingerprint(plan) == whatif.fingerprint(RecomputePlan(1, "sample", tuple(reversed(plan.changes))))
+    assert whatif.fingerprint(plan) != whatif.fingerprint(RecomputePlan(1, "sample", plan.changes[:-1]))
     bigger = (*plan.changes[:2], change([3, 4, 6], date(2026, 11, 30)), *plan.changes[3:])
-    assert whatif.fingerprint(plan) != whatif.fingerprint(RecomputePlan(1, "prometric", bigger))
+    assert whatif.fingerprint(plan) != whatif.fingerprint(RecomputePlan(1, "sample", bigger))
 
 
 def test_incomplete_input_gets_a_hint_not_an_error(app, logged_in):
     client, _, _, token = logged_in
-    r = _post(client, token, "/admin/providers/prometric/closures/preview", {"label": "臨時休業", "start_date": "2026-13-45"})
+    r = _post(client, token, "/admin/providers/sample/closures/preview", {"label": "臨時休業", "start_date": "2026-13-45"})
     assert r.status_code == 200 and 'data-whatif-incomplete="start_date"' in r.get_data(as_text=True)
     assert _plan_of(r.get_data(as_text=True)) == ""
     assert _post(client, token, "/admin/providers/nope/closures/preview", {}).status_code == 404
@@ -110,30 +116,17 @@ def test_incomplete_input_gets_a_hint_not_an_error(app, logged_in):
 def test_a_preview_writes_nothing_and_issues_no_write_statement(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     _two_bookings(app, org_id)
-    engine = app.extensions["exam_portal.engine"]
-
-    def snapshot():
-        with engine.connect() as conn:
-            return {t: conn.execute(text(f'SELECT * FROM "{t}" ORDER BY id')).all()
-                    for t in inspect(engine).get_table_names() if t != "alembic_version"}
-
-    before = snapshot()
-    statements = []
-    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        for url, data in [("/admin/providers/prometric/closures/preview", {"label": "臨時休業", "start_date": "2026-11-25"}),
-                          ("/admin/providers/prometric/settings/preview", {"holiday_exam_extra_day": "on", "refund_transfer_fee": "0"}),
-                          ("/admin/providers/prometric/catalog/preview", {"code": "NEW-1", "name": "新試験", "price": "100"}),
-                          ("/p/odyssey/catalog/preview", {"code": "X1", "name": "x", "family": "ic3"})]:
-            r = _post(client, token, url, data)
-            assert r.status_code == 200, (url, r.get_data(as_text=True))
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    before = every_row(app)
+    previews = [("/admin/providers/sample/closures/preview", {"label": "臨時休業", "start_date": "2026-11-25"}),
+                ("/admin/providers/sample/settings/preview", {"early_close": "on", "refund_fee": "0"}),
+                ("/admin/providers/sample/catalog/preview", {"code": "NEW-1", "name": "新試験", "price": "100"})]
+    responses, statements = statements_of(app, lambda: [_post(client, token, url, data) for url, data in previews])
+    for (url, _), r in zip(previews, responses):
+        assert r.status_code == 200, (url, r.get_data(as_text=True))
     preview_statements = [s for s in statements if "closure_day" in s or "booking_deadline" in s]
     assert preview_statements, "the previews read the rules and the stored deadlines"
     assert [s for s in statements if WRITES.search(s)] == []
-    assert snapshot() == before
+    assert every_row(app) == before
 
 
 def test_a_preview_takes_no_write_lock(frozen, app, logged_in):
@@ -147,7 +140,7 @@ def test_a_preview_takes_no_write_lock(frozen, app, logged_in):
     def preview():
         with app.test_request_context("/"):
             edit = whatif.RulesEdit(add_closures=(ClosureRule(date(2026, 11, 25), date(2026, 11, 25), Msg("臨時", "closed")),))
-            answers.append(whatif.preview(org_id, "prometric", edit))
+            answers.append(whatif.preview(org_id, "sample", edit))
 
     with engine.connect() as writer:
         with writer.begin():  # BEGIN IMMEDIATE on SQLite: the write lock is held until this block ends
@@ -162,25 +155,19 @@ def test_a_preview_takes_no_write_lock(frozen, app, logged_in):
 
 def test_preview_statements_do_not_grow_with_the_number_of_bookings(frozen, app, logged_in):
     client, org_id, _, token = logged_in
-    engine = app.extensions["exam_portal.engine"]
 
     def count_statements():
-        statements = []
-        listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            r = _post(client, token, "/admin/providers/prometric/closures/preview", {"label": "臨時休業", "start_date": "2026-11-25"})
-            assert r.status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        r, statements = statements_of(app, lambda: _post(client, token, "/admin/providers/sample/closures/preview",
+                                                         {"label": "臨時休業", "start_date": "2026-11-25"}))
+        assert r.status_code == 200
         return len(statements)
 
-    session_id = make_session(app, org_id, start=SUNDAY_EXAM, capacity=40)
+    session_id = make_session(app, org_id, start=SOON_EXAM, capacity=40)
     make_booking(app, org_id, session_id, make_candidate(app, org_id))
     count_statements()  # warm: the rule contexts are cached per rules version
     few = count_statements()
     for i in range(15):
-        make_booking(app, org_id, make_session(app, org_id, start=SUNDAY_EXAM + timedelta(days=i % 3), capacity=2),
+        make_booking(app, org_id, make_session(app, org_id, start=SOON_EXAM + timedelta(days=i % 3), capacity=2),
                      make_candidate(app, org_id, given=f"{i:02d}"))
     assert count_statements() == few
 
@@ -191,87 +178,89 @@ def test_preview_statements_do_not_grow_with_the_number_of_bookings(frozen, app,
 def test_the_save_applies_exactly_the_previewed_plan_and_records_it(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     soon, later = _two_bookings(app, org_id)
+    assert _get(app, Booking, soon).next_deadline_at == TODAY_ESSAY  # the application had closed when booked
     data = {"label": "臨時休業", "start_date": "2026-11-25"}
-    shown = _post(client, token, "/admin/providers/prometric/closures/preview", data).get_data(as_text=True)
+    shown = _post(client, token, "/admin/providers/sample/closures/preview", data).get_data(as_text=True)
     moves = dict(re.findall(r'data-move="([^"]+)".*?<strong>([^<]+)</strong>', shown, re.S))
-    r = _post(client, token, "/admin/providers/prometric/closures", {**data, "plan": _plan_of(shown)})
+    r = _post(client, token, "/admin/providers/sample/closures", {**data, "plan": _plan_of(shown)})
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and "期限2件を変更しました" in body and "2026-11-25" in body
-    stored = _deadlines(app, soon)
-    assert stored["change"] == stored["cancel"] == datetime(2026, 11, 20, 23, 59, tzinfo=JST)
-    assert set(moves) == {f"prometric-change-booking-{soon}", f"prometric-cancel-booking-{soon}"}
-    assert all(value.startswith("2026-11-20") for value in moves.values())
-    assert _deadlines(app, later)["change"] == datetime(2026, 12, 8, 23, 59, tzinfo=JST)
+    assert _deadlines(app, soon) == {"application": APPLICATION_AFTER, "essay": ESSAY_AFTER}
+    assert set(moves) == {f"sample-application-booking-{soon}", f"sample-essay-booking-{soon}"}
+    assert moves[f"sample-application-booking-{soon}"].startswith("2026-11-13")
+    assert moves[f"sample-essay-booking-{soon}"].startswith("2026-11-20")
+    assert _deadlines(app, later)["essay"] == end_of_day(date(2026, 12, 7))
     with app.app_context():
         s = db.session()
-        assert s.get(Booking, soon).next_deadline_at == datetime(2026, 11, 20, 23, 59, tzinfo=JST)
+        # both now fall before the booking was made: closed, so neither is its next deadline
+        assert s.get(Booking, soon).next_deadline_at is None and s.get(Booking, later).next_deadline_at == end_of_day(date(2026, 11, 30))
         event = s.exec(select(AuditEvent).where(AuditEvent.entity == "closure_day")).one()
         assert event.after["deadlines_moved"] == 2 and event.after["records_moved"] == {"booking": 1}
         logged = s.exec(select(DeadlineMove).order_by(DeadlineMove.kind)).all()
         assert [(m.uid, m.old_at.date(), m.new_at.date()) for m in logged] == [
-            (f"prometric-cancel-booking-{soon}", date(2026, 11, 24), date(2026, 11, 20)),
-            (f"prometric-change-booking-{soon}", date(2026, 11, 24), date(2026, 11, 20))]
+            (f"sample-application-booking-{soon}", date(2026, 11, 16), date(2026, 11, 13)),
+            (f"sample-essay-booking-{soon}", date(2026, 11, 24), date(2026, 11, 20))]
+
+
+def test_a_deadline_closed_when_booked_never_becomes_the_next_one_by_a_recompute(frozen, app, logged_in):
+    """A closure on Fri 11-20 moves only the application of the booking for 12-01 (11-16 → 11-13),
+    which had closed before it was booked: its next deadline stays the open essay (as when booked)."""
+    client, org_id, _, token = logged_in
+    soon, _ = _two_bookings(app, org_id)
+    r = _post(client, token, "/admin/providers/sample/closures", {"label": "臨時休業", "start_date": "2026-11-20"})
+    assert r.status_code == 200 and "期限1件を変更しました" in r.get_data(as_text=True)
+    assert _deadlines(app, soon) == {"application": APPLICATION_AFTER, "essay": TODAY_ESSAY}
+    assert _get(app, Booking, soon).next_deadline_at == TODAY_ESSAY
 
 
 def test_a_plan_that_changed_meanwhile_is_not_saved_and_the_new_one_is_shown(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     soon, _ = _two_bookings(app, org_id)
     data = {"label": "臨時休業", "start_date": "2026-11-25"}
-    stale = _plan_of(_post(client, token, "/admin/providers/prometric/closures/preview", data).get_data(as_text=True))
+    stale = _plan_of(_post(client, token, "/admin/providers/sample/closures/preview", data).get_data(as_text=True))
     with app.app_context():  # meanwhile another operator books the same session
         session_id = db.session().get(Booking, soon).session_id
     other = make_booking(app, org_id, session_id, make_candidate(app, org_id, "鈴木", "一郎"))
-    r = _post(client, token, "/admin/providers/prometric/closures", {**data, "plan": stale})
+    r = _post(client, token, "/admin/providers/sample/closures", {**data, "plan": stale})
     body = r.get_data(as_text=True)
     assert r.status_code == 422 and "確認した内容から期限の変更が変わりました" in body
     assert 'data-moved="4"' in body and "鈴木 一郎" in body and _plan_of(body) not in ("", stale)
-    assert _deadlines(app, other)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)  # nothing saved
+    assert _deadlines(app, other)["essay"] == TODAY_ESSAY  # nothing saved
     with app.app_context():
         assert db.session().exec(select(ClosureDay).where(ClosureDay.start_date == date(2026, 11, 25))).first() is None
         assert db.session().exec(select(DeadlineMove)).first() is None
-    r = _post(client, token, "/admin/providers/prometric/closures", {**data, "plan": _plan_of(body)})
+    r = _post(client, token, "/admin/providers/sample/closures", {**data, "plan": _plan_of(body)})
     assert r.status_code == 200 and "期限4件を変更しました" in r.get_data(as_text=True)
-    assert _deadlines(app, other)["change"] == datetime(2026, 11, 20, 23, 59, tzinfo=JST)
-
-
-def _statements_of(app, call):
-    engine = app.extensions["exam_portal.engine"]
-    statements = []
-    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        return call(), statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    assert _deadlines(app, other)["essay"] == ESSAY_AFTER
 
 
 def test_a_form_saved_before_its_preview_shows_the_preview_first_and_writes_nothing(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     soon, _ = _two_bookings(app, org_id)
-    r, statements = _statements_of(app, lambda: _post(client, token, "/admin/providers/prometric/closures",
+    r, statements = statements_of(app, lambda: _post(client, token, "/admin/providers/sample/closures",
                                                       {"label": "臨時休業", "start_date": "2026-11-25", "plan": ""}))
     body = r.get_data(as_text=True)
     assert r.status_code == 422 and "まだ保存していません" in body and 'data-moved="2"' in body
     assert [s for s in statements if WRITES.search(s)] == []
-    assert _deadlines(app, soon)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)
+    assert _deadlines(app, soon)["essay"] == TODAY_ESSAY
 
 
 def test_removing_a_closure_is_confirmed_with_its_preview(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     soon, _ = _two_bookings(app, org_id)
     data = {"label": "臨時休業", "start_date": "2026-11-25"}
-    _post(client, token, "/admin/providers/prometric/closures", data)  # a script's direct save (no plan field)
-    assert _deadlines(app, soon)["change"] == datetime(2026, 11, 20, 23, 59, tzinfo=JST)
+    _post(client, token, "/admin/providers/sample/closures", data)  # a script's direct save (no plan field)
+    assert _deadlines(app, soon)["essay"] == ESSAY_AFTER
     with app.app_context():
         closure_id = db.session().exec(select(ClosureDay).where(ClosureDay.start_date == date(2026, 11, 25))).one().id
-    first, statements = _statements_of(app, lambda: _post(client, token, f"/admin/closures/{closure_id}/delete", {"plan": ""}))
+    first, statements = statements_of(app, lambda: _post(client, token, f"/admin/closures/{closure_id}/delete", {"plan": ""}))
     assert [s for s in statements if WRITES.search(s)] == []  # the first press only shows what it would move
     body = first.get_data(as_text=True)
     assert first.status_code == 422 and f'data-closure-confirm="{closure_id}"' in body and 'data-moved="2"' in body
     assert "2026-11-24" in body and 'data-flag="today"' in body
     r = _post(client, token, f"/admin/closures/{closure_id}/delete", {"plan": _plan_of(body)})
     assert r.status_code == 200 and "期限2件を変更しました" in r.get_data(as_text=True)
-    assert _deadlines(app, soon)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)
+    assert _deadlines(app, soon)["essay"] == TODAY_ESSAY
     with app.app_context():
         event = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "closure_day", AuditEvent.action == "delete")).one()
         assert event.after["deadlines_moved"] == 2
@@ -279,30 +268,30 @@ def test_removing_a_closure_is_confirmed_with_its_preview(frozen, app, logged_in
 
 def test_settings_and_catalog_edits_are_previewed_and_saved_with_their_plan(frozen, app, logged_in):
     client, org_id, _, token = logged_in
-    holiday_exam = datetime(2027, 11, 23, 10, tzinfo=JST)  # Tuesday, 勤労感謝の日
-    booking = make_booking(app, org_id, make_session(app, org_id, start=holiday_exam), make_candidate(app, org_id))
-    before = _deadlines(app, booking)["change"]
-    settings = {"holiday_exam_extra_day": "on", "refund_transfer_fee": "330"}
-    shown = _post(client, token, "/admin/providers/prometric/settings/preview", settings).get_data(as_text=True)
+    booking = make_booking(app, org_id, make_session(app, org_id, start=LATER_EXAM), make_candidate(app, org_id))
+    assert _deadlines(app, booking) == {"application": end_of_day(date(2026, 11, 30)), "essay": end_of_day(date(2026, 12, 7))}
+    settings = {"early_close": "on", "refund_fee": "330"}  # SMP-DL-2: both deadlines one business day earlier
+    shown = _post(client, token, "/admin/providers/sample/settings/preview", settings).get_data(as_text=True)
     assert 'data-moved="2"' in shown and 'data-into-past="0"' in shown
-    first = _post(client, token, "/admin/providers/prometric/settings", {**settings, "plan": ""}).get_data(as_text=True)
+    first = _post(client, token, "/admin/providers/sample/settings", {**settings, "plan": ""}).get_data(as_text=True)
     assert "まだ保存していません" in first and _plan_of(first) == _plan_of(shown)
-    assert re.search(r'name="holiday_exam_extra_day" checked', first) and 'value="330"' in first  # the form as sent
-    bad = _post(client, token, "/admin/providers/prometric/settings/preview", {"refund_transfer_fee": "abc"})
-    assert 'data-whatif-incomplete="refund_transfer_fee"' in bad.get_data(as_text=True)
-    r = _post(client, token, "/admin/providers/prometric/settings", {**settings, "plan": _plan_of(shown)})
-    assert r.status_code == 200 and _deadlines(app, booking)["change"] < before
+    assert re.search(r'name="early_close" checked', first) and 'value="330"' in first  # the form as sent
+    bad = _post(client, token, "/admin/providers/sample/settings/preview", {"refund_fee": "abc"})
+    assert 'data-whatif-incomplete="refund_fee"' in bad.get_data(as_text=True)
+    r = _post(client, token, "/admin/providers/sample/settings", {**settings, "plan": _plan_of(shown)})
+    assert r.status_code == 200
+    assert _deadlines(app, booking) == {"application": end_of_day(date(2026, 11, 27)), "essay": end_of_day(date(2026, 12, 4))}
     with app.app_context():
         event = db.session().exec(select(AuditEvent).where(AuditEvent.entity == "provider_setting")).one()
-        assert event.after["deadlines_moved"] == 2 and event.after["refund_transfer_fee"] == 330
+        assert event.after["deadlines_moved"] == 2 and event.after["refund_fee"] == 330
 
     entry = {"code": "NEW-1", "name": "新しい試験", "price": "12,000"}
-    shown = _post(client, token, "/admin/providers/prometric/catalog/preview", entry).get_data(as_text=True)
+    shown = _post(client, token, "/admin/providers/sample/catalog/preview", entry).get_data(as_text=True)
     assert 'data-moved="0"' in shown and "この変更で変わる期限はありません" in shown
-    r = _post(client, token, "/admin/providers/prometric/catalog", {**entry, "plan": _plan_of(shown)})
+    r = _post(client, token, "/admin/providers/sample/catalog", {**entry, "plan": _plan_of(shown)})
     assert r.status_code == 200 and 'data-exam="NEW-1"' in r.get_data(as_text=True)
     assert "期限は変わりませんでした" in r.get_data(as_text=True)
-    r = _post(client, token, "/admin/providers/prometric/catalog", {**entry, "name": "改名", "plan": ""})
+    r = _post(client, token, "/admin/providers/sample/catalog", {**entry, "name": "改名", "plan": ""})
     assert r.status_code == 200 and "期限は変わりませんでした" in r.get_data(as_text=True)  # nothing to confirm
 
 
@@ -364,130 +353,44 @@ def test_a_provider_added_later_is_previewed_and_saved_through_its_hooks(frozen,
 def test_the_cli_prints_the_same_preview_for_scripts_and_writes_nothing(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     soon, _ = _two_bookings(app, org_id)
-    shown = _post(client, token, "/admin/providers/prometric/closures/preview", {"label": "臨時休業", "start_date": "2026-11-25"})
+    shown = _post(client, token, "/admin/providers/sample/closures/preview", {"label": "臨時休業", "start_date": "2026-11-25"})
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["closures", "preview", "prometric", "--add", "2026-11-25", "--org", str(org_id)])
+    result = runner.invoke(args=["closures", "preview", "sample", "--add", "2026-11-25", "--org", str(org_id)])
     assert result.exit_code == 0, result.output
     assert "変わる期限 2件" in result.output and "[PAST]" in result.output and "2026-11-20" in result.output
     assert f"plan {_plan_of(shown.get_data(as_text=True))}" in result.output
-    result = runner.invoke(args=["closures", "preview", "prometric", "--add", "2026-11-25", "--format", "json", "--lang", "en"])
+    result = runner.invoke(args=["closures", "preview", "sample", "--add", "2026-11-25", "--format", "json", "--lang", "en"])
     [answer] = json.loads(result.output)  # every organisation using the provider: only this one here
     assert answer["organization"]["id"] == org_id and answer["deadlines_moved"] == 2
-    assert {m["uid"] for m in answer["moves"]} == {f"prometric-change-booking-{soon}", f"prometric-cancel-booking-{soon}"}
-    assert all(m["into_past_or_today"] and m["new"].startswith("2026-11-20") for m in answer["moves"])
+    assert {m["uid"]: m["new"][:10] for m in answer["moves"]} == {f"sample-application-booking-{soon}": "2026-11-13",
+                                                                  f"sample-essay-booking-{soon}": "2026-11-20"}
+    assert all(m["into_past_or_today"] for m in answer["moves"])
     # the yearly 年末年始 closure removed: a booking's deadline in early January would move; none here
-    result = runner.invoke(args=["closures", "preview", "prometric", "--remove", "2026-12-30", "--format", "json"])
+    result = runner.invoke(args=["closures", "preview", "sample", "--remove", "2026-12-30", "--format", "json"])
     [answer] = json.loads(result.output)
     assert [c["yearly"] for c in answer["removed_closures"]] == [True] and answer["deadlines_moved"] == 0
-    assert _deadlines(app, soon)["change"] == datetime(2026, 11, 24, 23, 59, tzinfo=JST)
-    assert runner.invoke(args=["closures", "preview", "prometric", "--add", "2026-11-25", "--org", "999999"]).exit_code != 0
+    assert _deadlines(app, soon)["essay"] == TODAY_ESSAY
+    assert runner.invoke(args=["closures", "preview", "sample", "--add", "2026-11-25", "--org", "999999"]).exit_code != 0
     assert runner.invoke(args=["closures", "preview", "nope", "--add", "2026-11-25"]).exit_code != 0
-    assert runner.invoke(args=["closures", "preview", "prometric"]).exit_code != 0
-    assert runner.invoke(args=["closures", "preview", "prometric", "--add", "25/11/2026"]).exit_code != 0
+    assert runner.invoke(args=["closures", "preview", "sample"]).exit_code != 0
+    assert runner.invoke(args=["closures", "preview", "sample", "--add", "25/11/2026"]).exit_code != 0
 
 
 # --------------------------------------------------------------------------- preview == save (property)
 
 
-@pytest.fixture
-def demo(frozen, app):
-    """The demo organisation (``flask seed-demo``) at NOW; returns its id."""
+def test_the_preview_equals_what_the_save_writes_on_the_demo_data(frozen, make_app):
+    """Random closure edits on the demo data (``flask seed-demo``) of the sample provider and
+    every installed one; a plugin's own records are read by its own tests (Odyssey's exam days:
+    plugins/odyssey/tests/test_whatif.py)."""
     from conftest import seed_demo_and_login
+    app = make_app(EXAM_PORTAL_PLUGINS=None)
     _, org_id = seed_demo_and_login(app)
-    return org_id
-
-
-def _stored_value(s, org_id, provider_id, move):
-    """Where the deadline of a move is now: as stored, or — a computed one — as the due items
-    (dashboard, digests) give it under the saved rules."""
-    from plugins.odyssey.models import OdysseyExamDay
-    if move.change.computed:
-        from portal.bookings import org_context, providers
-        ever = timedelta(days=3650)
-        due = providers().due_items(org_context(s, org_id, provider_id), org_id, NOW - ever, NOW + ever)
-        return {i.uid: i.at for i in due}.get(move.uid)
-    if move.change.source == "booking":
-        row = s.exec(select(BookingDeadline).where(BookingDeadline.booking_id == move.record_id,
-                                                   BookingDeadline.kind == move.change.kind)).first()
-        return row.at if row else None
-    if move.change.source == "odyssey_exam_day":
-        return s.get(OdysseyExamDay, move.record_id).application_deadline
-    raise AssertionError(f"unknown source {move.change.source}")
-
-
-def _assert_stored_deadlines_follow_the_rules(s, org_id, provider_id):
-    """The oracle: every stored deadline is what the provider answers under the stored rules."""
-    from plugins.odyssey import deadlines as odyssey_deadlines
-    from plugins.odyssey.models import OdysseyExamDay
-    from portal.bookings import org_context, providers
-    from portal.models import ExamSession
-    from portal.rules import DeadlineQuery, jst
-    ctx = org_context(s, org_id, provider_id)
-    rows = s.exec(select(Booking, ExamSession).join(ExamSession, ExamSession.id == Booking.session_id).where(
-        Booking.organization_id == org_id, Booking.provider == provider_id, Booking.status == "booked")).all()
-    for booking, exam_session in rows:
-        expected = {d.kind: d.at for d in providers().deadlines(ctx, DeadlineQuery(exam_session.exam, exam_session.start))}
-        assert _deadlines_in(s, booking.id) == expected
-        assert booking.next_deadline_at == min(expected.values(), default=None)
-    if provider_id == "odyssey":
-        for day in s.exec(select(OdysseyExamDay).where(OdysseyExamDay.organization_id == org_id,
-                                                       OdysseyExamDay.state == "draft")).all():
-            assert day.application_deadline == odyssey_deadlines.application_deadline(ctx.calendar, jst(day.exam_start).date()).at
-
-
-def _deadlines_in(s, booking_id):
-    return {r.kind: r.at for r in s.exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking_id)).all()}
-
-
-def test_the_preview_equals_what_the_save_writes_on_the_demo_data(app, demo):
-    """Random closure edits on the demo data: the save (same code path, fingerprint checked)
-    accepts the previewed plan, stores exactly its new values, and the result is what the rules
-    say; the edit is rolled back after each example."""
-    from hypothesis import HealthCheck, given, settings, strategies as st
-    from portal.rule_context import closure_rows, org_context
-    from portal import recompute
-    org_id = demo
-    with app.app_context():
-        providers = app.extensions["exam_portal.providers"].ids()
-        closures = {p: [r.id for r in closure_rows(db.session(), org_id, p)] for p in providers}
-    today = NOW.date()
-    days = st.one_of(st.dates(today, today + timedelta(days=7)),  # near: moves into the past happen here
-                     st.dates(today - timedelta(days=5), today + timedelta(days=45)))
-    closure = st.tuples(days, st.integers(0, 3), st.booleans())
-    seen = {"moved": 0, "into_past": 0}
-
-    @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-    @given(data=st.data())
-    def check(data):
-        provider = data.draw(st.sampled_from(providers))
-        added = data.draw(st.lists(closure, max_size=4))
-        removed = data.draw(st.sets(st.sampled_from(closures[provider]))) if closures[provider] else set()
-        rules = tuple(ClosureRule(start, start + timedelta(days=n), Msg(f"休業{i}", f"休業{i}"), yearly)
-                      for i, (start, n, yearly) in enumerate(added))
-        with app.test_request_context("/"):
-            preview = whatif.preview(org_id, provider, whatif.RulesEdit(rules, frozenset(removed)), listed=10**6)
-            s = db.session()
-            try:
-                with whatif.recomputing(s, org_id, provider, preview.fingerprint) as done:
-                    for rule in rules:
-                        s.add(ClosureDay(organization_id=org_id, provider=provider, start_date=rule.start, end_date=rule.end,
-                                         yearly=rule.yearly, label_ja=rule.label.ja, label_en=rule.label.en))
-                    for closure_id in removed:
-                        s.delete(s.get(ClosureDay, closure_id))
-                assert (done.moved, done.updated) == (preview.moved, preview.updated)
-                assert done.records == {source: count for source, _what, count in preview.records}
-                seen["moved"] += preview.moved > 0
-                seen["into_past"] += preview.into_past > 0
-                for move in whatif.moves_of(preview):
-                    assert _stored_value(s, org_id, provider, move) == move.change.new_at, move
-                _assert_stored_deadlines_follow_the_rules(s, org_id, provider)
-                ctx = org_context(s, org_id, provider)
-                assert recompute.plan(s, ctx, org_id).changes == ()  # nothing left to recompute
-            finally:
-                s.rollback()
-
-    check()
+    providers = app.extensions["exam_portal.providers"].ids()
+    assert "sample" in providers
+    seen = check_preview_equals_save(app, org_id, providers, NOW.date())
     assert seen["moved"] and seen["into_past"], seen  # the examples did move deadlines, some into the past
+    assert "booking" in seen["read"]
 
 
 def test_applying_a_plan_whose_rows_changed_meanwhile_is_a_conflict(frozen, app, logged_in):
@@ -501,13 +404,13 @@ def test_applying_a_plan_whose_rows_changed_meanwhile_is_a_conflict(frozen, app,
     soon, _ = _two_bookings(app, org_id)
     with app.test_request_context("/"):
         s = db.session()
-        s.add(ClosureDay(organization_id=org_id, provider="prometric", start_date=date(2026, 11, 25),
+        s.add(ClosureDay(organization_id=org_id, provider="sample", start_date=date(2026, 11, 25),
                          end_date=date(2026, 11, 25), label_ja="臨時休業"))
         s.flush()
-        ctx = org_context(s, org_id, "prometric")
+        ctx = org_context(s, org_id, "sample")
         plan = recompute.plan(s, ctx, org_id)
         assert plan.moved == 2
-        s.execute(update(BookingDeadline).where(BookingDeadline.booking_id == soon, BookingDeadline.kind == "cancel")
+        s.execute(update(BookingDeadline).where(BookingDeadline.booking_id == soon, BookingDeadline.kind == "essay")
                   .values(at=datetime(2026, 11, 23, 23, 59, tzinfo=JST)))
         with pytest.raises(Conflict):
             recompute.apply(s, ctx, plan)
@@ -520,15 +423,15 @@ def test_the_moves_are_kept_for_the_next_reminder_digest(frozen, app, logged_in)
     from portal.deadline_moves import moved_since
     client, org_id, _, token = logged_in
     soon, later = _two_bookings(app, org_id)
-    _post(client, token, "/admin/providers/prometric/closures", {"label": "臨時休業", "start_date": "2026-11-25"})
+    _post(client, token, "/admin/providers/sample/closures", {"label": "臨時休業", "start_date": "2026-11-25"})
     frozen.shift(timedelta(hours=1))
-    _post(client, token, "/admin/providers/prometric/closures", {"label": "臨時休業2", "start_date": "2026-11-20"})
-    uids = [f"prometric-change-booking-{soon}", f"prometric-change-booking-{later}"]
+    _post(client, token, "/admin/providers/sample/closures", {"label": "臨時休業2", "start_date": "2026-11-20"})
+    uids = [f"sample-essay-booking-{soon}", f"sample-essay-booking-{later}"]
     with app.app_context():
         s = db.session()
         moved = moved_since(s, org_id, uids, NOW - timedelta(days=1))
         assert set(moved) == {uids[0]}  # the later booking's deadline did not move
-        assert moved[uids[0]].old_at == datetime(2026, 11, 24, 23, 59, tzinfo=JST)
-        assert moved[uids[0]].new_at == datetime(2026, 11, 19, 23, 59, tzinfo=JST)
+        assert moved[uids[0]].old_at == TODAY_ESSAY
+        assert moved[uids[0]].new_at == end_of_day(date(2026, 11, 19))
         assert moved_since(s, org_id, uids, NOW + timedelta(minutes=30))[uids[0]].old_at.day == 20  # the second move only
         assert moved_since(s, org_id + 1, uids, NOW - timedelta(days=1)) == {}  # another organisation's digest

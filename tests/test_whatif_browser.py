@@ -11,8 +11,9 @@ from portal import db
 from portal.business_days import BusinessCalendar
 from portal.models import AuditEvent, BookingDeadline
 from portal.rules import JST
+from tests.sample_provider import INFO
 
-pytestmark = [pytest.mark.browser, pytest.mark.bundled_plugins]
+pytestmark = pytest.mark.browser
 
 
 def _sunday_in_three_weeks() -> datetime:
@@ -26,16 +27,17 @@ def test_the_live_preview_follows_the_form_and_the_save_applies_it(page, live_se
                            make_candidate(app, org_id, "高橋", "美咲"))
     with app.app_context():
         deadline = db.session().exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking,
-                                                                   BookingDeadline.kind == "change")).one().at
-    # a business day between the deadline and the exam: closing it moves the deadline a business day earlier
-    closed = BusinessCalendar([]).business_days_after(deadline.date(), 1).day
+                                                                   BookingDeadline.kind == "essay")).one().at
+    # a business day between the essay deadline and the exam: closing it moves both SMP-DL-1
+    # deadlines (essay and application, which counts across it) a business day earlier
+    closed = BusinessCalendar(INFO.closure_defaults).business_days_after(deadline.date(), 1).day
 
     page.goto(f"{live_server}/login")
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
     expect(page).to_have_url(f"{live_server}/dashboard")
-    page.goto(f"{live_server}/admin/providers/prometric/closures")
+    page.goto(f"{live_server}/admin/providers/sample/closures")
     form = page.locator("#closure-form")
     preview = page.locator("#closure-whatif [data-whatif]")
 
@@ -44,16 +46,16 @@ def test_the_live_preview_follows_the_form_and_the_save_applies_it(page, live_se
     expect(preview).to_have_attribute("data-moved", "2")
     expect(preview).to_contain_text("この変更で期限2件が変わります")
     expect(preview).to_contain_text("高橋 美咲")
-    expect(preview).to_contain_text("PRM-DL-1")
+    expect(preview).to_contain_text("SMP-DL-1")
     expect(preview).to_contain_text("サーバー保守")  # the explanation names the new closure
-    expect(preview.locator(f'[data-move="prometric-change-booking-{booking}"]')).to_be_visible()
+    expect(preview.locator(f'[data-move="sample-essay-booking-{booking}"]')).to_be_visible()
 
     form.get_by_label("開始日").fill((closed + timedelta(days=120)).isoformat())  # the preview follows the edit
     expect(preview).to_have_attribute("data-moved", "0")
     expect(preview).to_contain_text("この変更で変わる期限はありません")
     form.get_by_label("開始日").fill(closed.isoformat())
     expect(preview).to_have_attribute("data-moved", "2")
-    shown_new = preview.locator(f'[data-move="prometric-change-booking-{booking}"] strong').inner_text()
+    shown_new = preview.locator(f'[data-move="sample-essay-booking-{booking}"] strong').inner_text()
 
     page.evaluate("window.__noReload = true")
     form.get_by_role("button", name="追加").click()
@@ -63,7 +65,7 @@ def test_the_live_preview_follows_the_form_and_the_save_applies_it(page, live_se
     with app.app_context():
         s = db.session()
         moved = s.exec(select(BookingDeadline).where(BookingDeadline.booking_id == booking,
-                                                     BookingDeadline.kind == "change")).one().at
+                                                     BookingDeadline.kind == "essay")).one().at
         event = s.exec(select(AuditEvent).where(AuditEvent.entity == "closure_day")).one()
     assert moved < deadline and event.after["deadlines_moved"] == 2
     assert shown_new.startswith(moved.strftime("%Y-%m-%d")) and shown_new.endswith(moved.strftime("%H:%M"))

@@ -3,7 +3,7 @@ rule modules (``change_window``, ``policy``, ``retake``, ``quote``, ``decision``
 plugin's exam-day pages. Sessions and bookings use the core's pages."""
 from __future__ import annotations
 
-from portal.sdk import BookingFactSpec, Deadline, Msg, ProviderInfo, hookimpl
+from portal.sdk import BookingFactSpec, Deadline, Msg, ProviderInfo, hookimpl, plugin_translator
 
 from plugins.cbt_ipa import decision
 from plugins.cbt_ipa import policy as policy_rules
@@ -13,6 +13,7 @@ from plugins.cbt_ipa.change_window import change_deadline, deadline_explanation
 from plugins.cbt_ipa.retake import retake_decision
 
 PROVIDER_ID = "cbt_ipa"
+_l = plugin_translator(__name__).lazy_gettext  # this plugin's own catalog (translations/), not the core's
 
 INFO = ProviderInfo(
     id=PROVIDER_ID,
@@ -107,5 +108,4 @@ def provider_demo_data(ctx, organization_id, user_id):
 @hookimpl
 def portal_audit_labels():
     """How the audit log names this plugin's actions."""
-    from flask_babel import lazy_gettext as _l
     return {"actions": {"ipa_facts": _l("IPA受験情報の記録")}}

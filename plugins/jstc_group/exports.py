@@ -2,14 +2,15 @@
 a group's examinees and its results (one query each, whatever the number of rows)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
-from portal.sdk import db, exports
+from portal.sdk import db, exports, plugin_translator
 
 from plugins.jstc_group import services
 from plugins.jstc_group.grades import GRADES
 from plugins.jstc_group.rules import MARK_LABELS
 from plugins.jstc_group.views import _load, bp
+
+
+_l = plugin_translator(__name__).lazy_gettext  # this plugin's own catalog (translations/)
 
 
 def _grade(code: str):

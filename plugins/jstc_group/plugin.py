@@ -1,7 +1,7 @@
 """JSTC 技術英語能力検定 group exam as an exam-portal provider: hook implementations."""
 from __future__ import annotations
 
-from portal.sdk import Msg, ProviderInfo, hookimpl, jst
+from portal.sdk import Msg, ProviderInfo, hookimpl, jst, plugin_translator
 
 from plugins.jstc_group import models  # noqa: F401  (registers the plugin's tables)
 from plugins.jstc_group import rules
@@ -10,6 +10,7 @@ from plugins.jstc_group.grades import GRADES
 from plugins.jstc_group.sessions import published_session_on
 
 PROVIDER_ID = "jstc_group"
+_l = plugin_translator(__name__).lazy_gettext  # this plugin's own catalog (translations/), not the core's
 
 INFO = ProviderInfo(
     id=PROVIDER_ID,
@@ -103,7 +104,6 @@ def portal_retention_schedule(organization_id, now):
 def portal_audit_labels():
     """How the audit log names this plugin's records and actions."""
     from flask import url_for
-    from flask_babel import lazy_gettext as _l
     return {
         "entities": {"jstc_group_session": _l("JSTC開催回"), "jstc_group_application": _l("JSTC団体申込"),
                      "jstc_group_examinee": _l("JSTC受験者")},

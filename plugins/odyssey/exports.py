@@ -7,11 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlmodel import select
 
-from portal.sdk import db, exports, get_or_404, org_id, request_language, scoped
+from portal.sdk import db, exports, get_or_404, org_id, plugin_translator, request_language, scoped
 
 from plugins.odyssey import states
 from plugins.odyssey.catalog import PRICE_KIND_NAMES, Subject
@@ -19,6 +18,8 @@ from plugins.odyssey.fields import CANDIDATE_TYPES, GENDERS, LABELS
 from plugins.odyssey.models import OdysseyApplicationTest, OdysseyCandidate, OdysseyExamDay
 from plugins.odyssey.quote import Priced, group
 from plugins.odyssey.views import bp
+
+_l = plugin_translator(__name__).lazy_gettext  # this plugin's own catalog (translations/)
 
 
 @dataclass(frozen=True)

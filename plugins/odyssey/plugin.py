@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from portal.sdk import ClosureRule, MissingFact, Msg, ProviderInfo, ProviderSetting, hookimpl
+from portal.sdk import ClosureRule, MissingFact, Msg, ProviderInfo, ProviderSetting, hookimpl, plugin_translator
 
 from plugins.odyssey import models  # noqa: F401  (the plugin's tables, for migrations)
 from plugins.odyssey import dashboard, deadlines, quote, retake
 from plugins.odyssey.catalog import Subject, family_of, load_subjects
 
 PROVIDER_ID = "odyssey"
+_l = plugin_translator(__name__).lazy_gettext  # this plugin's own catalog (translations/), not the core's
 
 INFO = ProviderInfo(
     id=PROVIDER_ID,
@@ -166,7 +167,6 @@ def provider_demo_data(ctx, organization_id, user_id):
 def portal_audit_labels():
     """How the audit log names this plugin's records and actions."""
     from flask import url_for
-    from flask_babel import lazy_gettext as _l
     return {
         "entities": {"odyssey_exam_day": _l("オデッセイ試験実施日"), "odyssey_candidate": _l("オデッセイ受験者"),
                      "odyssey_venue": _l("オデッセイ会場情報")},

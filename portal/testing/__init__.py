@@ -3,7 +3,7 @@
 ``portal.testing.plugin`` is a pytest plugin registered under the ``pytest11`` entry point,
 so any test run in an environment where exam-portal is installed gets the fixtures
 ``database_url``, ``make_app``, ``app``, ``client``, ``org_factory``, ``logged_in``,
-``live_server``, ``browser`` and ``page``. Subclass :class:`ConformanceSuite` to check a
+``live_server``, ``browser``, ``page`` and ``csp_reports``. Subclass :class:`ConformanceSuite` to check a
 provider against the rules API contract::
 
     from portal.testing import ConformanceSuite

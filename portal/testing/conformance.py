@@ -12,7 +12,8 @@ not installed through the entry point); pytest collects its tests. What it check
 - every catalog code is usable in every question the provider answers;
 - the provider's example bodies answer with the contract's shapes (quote, policy, retake),
   each decision with rule IDs and a bilingual explanation;
-- malformed input gets the contract's error body; fuzzed bodies never give a 500.
+- malformed input gets the contract's error body; fuzzed bodies never give a 500;
+- the words the provider's plugin gives the audit log read in English on English pages.
 """
 from __future__ import annotations
 
@@ -146,6 +147,25 @@ class ConformanceSuite:
             assert fact.label.ja.strip() and fact.label.en.strip(), fact.name
         for setting in info.settings:
             assert setting.label.ja.strip() and setting.label.en.strip(), setting.key
+
+    def test_audit_labels_read_in_both_languages(self, conformance_app, provider):
+        """The words the provider's plugin gives the audit log (hook ``portal_audit_labels``)
+        are translated in the plugin's own domain (``plugin_translator(__name__).lazy_gettext``):
+        on an English page none of them is left in Japanese."""
+        pm = conformance_app.extensions["exam_portal.pm"]
+        plugin = conformance_app.extensions["exam_portal.providers"].plugin_of(provider)
+        impls = [impl for impl in pm.hook.portal_audit_labels.get_hookimpls() if impl.plugin is plugin]
+        for lang in ("ja", "en"):
+            with conformance_app.test_request_context(f"/?lang={lang}"):
+                for impl in impls:
+                    labels = impl.function() or {}
+                    for group in ("entities", "actions", "fields"):
+                        for key, label in labels.get(group, {}).items():
+                            text = str(label)  # as the audit page and its export show it
+                            assert text.strip(), (group, key, "an empty label")
+                            assert lang == "ja" or not JAPANESE.search(text), (
+                                f"audit {group} {key!r} reads {text!r} on an English page: translate it in the "
+                                "plugin's own domain (plugin_translator(__name__).lazy_gettext) and its .po file")
 
     # ------------------------------------------------------------------ deadlines
     def test_deadlines_have_the_contract_shape_and_fall_in_order(self, api, info, provider):

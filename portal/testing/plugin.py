@@ -164,3 +164,13 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def csp_reports(page):
+    """Every console message and page error of ``page`` that speaks of the Content Security
+    Policy (a page that works under the CSP leaves it empty)."""
+    reports = []
+    page.on("console", lambda msg: reports.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on("pageerror", lambda exc: reports.append(str(exc)))
+    return reports

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from portal import db
 from portal.models import Attempt, AuditEvent, Booking, BookingDeadline, Candidate, ExamSession
+from portal.testing import csv_rows
 
 from plugins.cbt_ipa.tests.helpers import jst
 
@@ -346,3 +347,18 @@ def test_a_change_deadline_past_at_booking_is_closed_and_never_upcoming(ipa, app
         feed = build_calendar(ipa.org_id, "ja", 1)
     for d in closed:
         assert f"-{d.kind}-booking-{booking.id}".encode() not in feed
+
+
+def test_the_audit_log_names_ipa_facts_in_english(app, logged_in):
+    """Audit rows written before IPA booked through the core pages carry the action
+    ``ipa_facts``: its label is translated in the plugin's own domain."""
+    from portal import audit
+    client, org_id, user_id, _ = logged_in
+    with app.app_context():
+        with db.transaction() as s:
+            audit.record(s, org_id, user_id, "ipa_facts", "booking", 1, None, {"exemption_valid_until": "2026-09-30"})
+    page = client.get("/admin/audit?lang=en").get_data(as_text=True)
+    log = page[page.index('<div id="audit"'):]
+    assert "<strong>IPA candidate facts recorded</strong>" in log and "IPA受験情報の記録" not in log
+    assert [r[2] for r in csv_rows(client.get("/admin/audit/export.csv?lang=en"))[1:]] == ["IPA candidate facts recorded"]
+    assert "<strong>IPA受験情報の記録</strong>" in client.get("/admin/audit?lang=ja").get_data(as_text=True)

@@ -74,3 +74,25 @@ def test_upload_a_bulk_form_and_see_the_invoice(page, live_server, org_factory, 
     expect(invoice.locator("[data-expense]")).to_have_text("3,000円")
     expect(invoice.locator("[data-invoice]")).to_have_text("65,200円")
     expect(invoice).to_contain_text("山田 花子")
+
+
+def test_the_invoice_prints_under_the_csp(app, page, live_server, csp_reports):
+    """The invoice's print button (no inline handler: portal.js calls window.print)."""
+    from sqlmodel import select
+    from portal import db
+    from plugins.jstc_group.models import JstcApplication
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    email, password = result.output.strip().splitlines()[-1].split(": ", 1)[1].split(" / ")
+    with app.app_context():
+        application_id = db.session().exec(select(JstcApplication.id)).first()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン").click()
+    expect(page).to_have_url(f"{live_server}/dashboard")
+    page.goto(f"{live_server}/p/jstc_group/invoice/{application_id}")
+    page.evaluate("window.print = () => { window.__printed = true }")
+    page.locator("[data-print]").click()
+    assert page.evaluate("window.__printed") is True
+    assert csp_reports == []

@@ -70,3 +70,25 @@ def test_exports_send_the_same_statements_for_one_day_or_three(app, venue):
                     {**CANDIDATE, "family_name": "二人目"}).status_code == 200
         assert count_statements(app, lambda: csv_rows(client.get("/p/odyssey/export.csv"))) == days
         assert count_statements(app, lambda: csv_rows(client.get(f"/p/odyssey/day/{first}/candidates.csv"))) == people
+
+
+def test_exports_and_the_audit_log_read_in_english(venue):
+    """Column headers and the audit log's words are translated in the plugin's own domain:
+    English on English pages and downloads, never the Japanese they are written in."""
+    client, _, at = venue
+    with at(jst(2021, 2, 1, 9, 0)) as token:
+        day_id = create_day(client, token)
+        assert import_file(client, token, day_id, "manual_example_cp932.csv").status_code == 200
+        post(client, token, f"/p/odyssey/confirm/{day_id}")
+        rows = csv_rows(client.get("/p/odyssey/export.csv?lang=en"))
+        assert rows[0] == ["Exam day", "State", "Deadline", "Candidates", "Tests", "Remittance"]
+        sheet = xlsx_rows(client.get(f"/p/odyssey/day/{day_id}/candidates.xlsx?lang=en"))
+        assert sheet[0][-2:] == ["Subjects applied", "Late addition"]
+        page = client.get("/admin/audit?lang=en").get_data(as_text=True)
+        log = page[page.index('<div id="audit"'):]  # the log (not a toast of an action done in Japanese)
+        for english in ("Odyssey exam day", "CSV import", "State change"):
+            assert english in log, english
+        for japanese in ("オデッセイ試験実施日", "オデッセイ受験者", "CSVインポート", "状態の変更", "試験実施日", "申込期限"):
+            assert japanese not in log, japanese
+        audit = csv_rows(client.get("/admin/audit/export.csv?lang=en"))
+        assert {r[3] for r in audit[1:]} >= {"Odyssey exam day"} and {r[2] for r in audit[1:]} >= {"CSV import", "State change"}

@@ -1,12 +1,14 @@
 """Odyssey in the core's what-if: exam days' deadlines in the closure and settings previews —
 the stored ODY-DL-1 deadline written by the save, and the computed ones (ODY-DL-2 payment,
 ODY-LA late addition, ODY-DL-4 self-exam request; hook provider_recompute_computed) shown,
-counted and recorded, nothing written — and the preview on Odyssey's own catalog page."""
+counted and recorded, nothing written — the preview on Odyssey's own catalog page (which
+writes nothing), and preview == save on Odyssey's demo data."""
 from __future__ import annotations
 
 import re
 from datetime import datetime
 
+import time_machine
 from sqlmodel import select
 
 from conftest import csrf_token, login
@@ -14,8 +16,10 @@ from portal import db
 from portal.models import AuditEvent, DeadlineMove
 from portal.rules import JST
 
+from plugins.odyssey import deadlines
 from plugins.odyssey.models import OdysseyExamDay
 from plugins.odyssey.tests.test_workflow import CANDIDATE, create_day, post, venue  # noqa: F401  (venue: a fixture)
+from tests.helpers import WRITES, check_preview_equals_save, every_row, statements_of
 
 
 def _plan_of(body: str) -> str:
@@ -181,3 +185,42 @@ def test_staff_cannot_preview_catalog_edits(client, org_factory):
     login(client, email, password)
     token = csrf_token(client, "/p/odyssey/catalog")
     assert post(client, token, "/p/odyssey/catalog/preview", {"code": "X", "name": "X", "family": "MOS"}).status_code == 403
+
+
+def test_the_catalog_preview_writes_nothing_and_issues_no_write_statement(app, logged_in):
+    client, _, _, token = logged_in
+    client.get("/p/odyssey/catalog")  # the organisation's catalog is set up on the first visit
+    before = every_row(app)
+    r, statements = statements_of(app, lambda: post(client, token, "/p/odyssey/catalog/preview",
+                                                    {"code": "X1", "name": "x", "family": "MOS"}))
+    assert r.status_code == 200 and 'data-moved="0"' in r.get_data(as_text=True)
+    assert statements and [s for s in statements if WRITES.search(s)] == []
+    assert every_row(app) == before
+
+
+def _exam_day_deadline(s, move):
+    return s.get(OdysseyExamDay, move.record_id).application_deadline
+
+
+def _drafts_follow_the_rules(s, org_id, provider_id):
+    """ODY-DL-1 of every draft exam day under the stored rules (the oracle of Odyssey's records)."""
+    from portal.bookings import org_context
+    from portal.rules import jst
+    if provider_id != "odyssey":
+        return
+    calendar = org_context(s, org_id, provider_id).calendar
+    for day in s.exec(select(OdysseyExamDay).where(OdysseyExamDay.organization_id == org_id,
+                                                   OdysseyExamDay.state == "draft")).all():
+        assert day.application_deadline == deadlines.application_deadline(calendar, jst(day.exam_start).date()).at
+
+
+def test_the_preview_equals_what_the_save_writes_on_odysseys_demo_data(app):
+    """Random closure edits of Odyssey on the demo data: its bookings and its exam days store
+    exactly the previewed moments, and those are what ODY-DL-1 says."""
+    from portal.testing import seed_demo_and_login
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=JST)
+    with time_machine.travel(now, tick=False):
+        _, org_id = seed_demo_and_login(app)
+        seen = check_preview_equals_save(app, org_id, ["odyssey"], now.date(),
+                                         stored_at={"odyssey_exam_day": _exam_day_deadline}, oracle=_drafts_follow_the_rules)
+    assert seen["moved"] and "odyssey_exam_day" in seen["read"], seen  # exam days' deadlines moved and were read back

@@ -13,7 +13,7 @@ from tests import helpers
 from tests.helpers import make_booking, make_candidate
 
 make_session = partial(helpers.make_session, provider="prometric")
-from portal import db
+from portal import db, lifecycle
 from portal.models import AuditEvent, Booking, BookingDeadline, ExamSession, RefundAccount
 from portal.rules import JST
 
@@ -284,3 +284,16 @@ def test_calculator_shows_deadlines_policy_quote_and_retake(logged_in):
     assert 'data-decision="cancel"' in body
     assert 'data-decision="quote"' in body and re.search(r"data-total>[\d,]+円<", body)
     assert 'data-decision="retake"' in body and "PRM-RT" in body
+
+
+def test_prometric_refuses_a_locked_voucher_through_the_hook_with_its_rule(frozen, app, logged_in):
+    client, org_id, _, token = logged_in
+    session_id = make_session(app, org_id, start=EXAM)
+    booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id), method="voucher", voucher="V-1")
+    with app.app_context():
+        with db.transaction() as s:
+            lifecycle.cancel(s, s.get(Booking, booking_id), None, None)
+    r = _post(client, token, "/providers/prometric/book", {"session_id": session_id, "family_name": "佐藤", "given_name": "一郎",
+                                                              "payment_method": "voucher", "voucher_code": "V-1"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422 and "PRM-CA-1" in body and 'data-field="voucher_code"' in body

@@ -10,13 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import func, select
 
-from portal.testing import csrf_token, login
-from functools import partial
-
-from tests import helpers
-from tests.helpers import make_booking, make_candidate
-
-make_session = partial(helpers.make_session, provider="prometric")
+from conftest import csrf_token, login
+from helpers import make_booking, make_candidate, make_session
 from portal import db, lifecycle
 from portal.models import AuditEvent, Booking, ExamSession
 from portal.rules import JST, RuleError
@@ -148,7 +143,7 @@ def test_the_same_form_posted_twice_at_once_books_once(app, org_factory):
     for client in clients:
         login(client, email, password)
         tokens.append(csrf_token(client))
-    page = clients[0].get(f"/providers/prometric/book?session={session_id}").get_data(as_text=True)
+    page = clients[0].get(f"/providers/sample/book?session={session_id}").get_data(as_text=True)
     key = re.search(r'name="submission_key" value="([^"]+)"', page).group(1)
     form = {"session_id": session_id, "candidate_id": candidate_id, "payment_method": "credit_card", "submission_key": key}
     barrier = threading.Barrier(2)
@@ -156,7 +151,7 @@ def test_the_same_form_posted_twice_at_once_books_once(app, org_factory):
 
     def post(client, token):
         barrier.wait(timeout=30)
-        r = client.post("/providers/prometric/book", data=form, headers={"X-CSRFToken": token, "HX-Request": "true"})
+        r = client.post("/providers/sample/book", data=form, headers={"X-CSRFToken": token, "HX-Request": "true"})
         answers.append((r.status_code, r.headers.get("HX-Redirect")))
 
     threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, tokens)]

@@ -5,6 +5,8 @@ lapse, time passing with exam_over), on every backend. After every step:
 - no voucher number is held by two bookings;
 - the audit log has exactly one booking entry per transition that happened;
 - a refused step changed nothing (seats, states and audit as before).
+
+On the core's sample provider (SMP-CH-1 change and cancel windows, SMP-CA-1 refunds, SMP-PAY-1 lapses).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from portal.rules import JST, RuleError
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
 ACCOUNT = lifecycle.RefundAccountInput("0001", "123", "ordinary", "1234567", "ﾔﾏﾀﾞ ﾀﾛｳ")
-METHODS = ("credit_card", "convenience_store", "pay_easy", "voucher")
+METHODS = ("bank", "convenience_store", "credit_card", "pay_easy", "voucher")  # bank first: refunds (SMP-CA-1) are common
 
 
 def lifecycle_machine(app, tally: Counter):
@@ -38,7 +40,7 @@ def lifecycle_machine(app, tally: Counter):
                     self.org_id = org.id
                     self.sessions = []
                     for days, capacity in ((5, 3), (12, 3), (19, 2)):
-                        row = ExamSession(organization_id=org.id, provider="prometric", exam="RUBY-SILVER", venue="本校",
+                        row = ExamSession(organization_id=org.id, provider="sample", exam="S1", venue="本校",
                                           start=START + timedelta(days=days, hours=1),
                                           end=START + timedelta(days=days, hours=2, minutes=30), capacity=capacity)
                         s.add(row)
@@ -80,8 +82,18 @@ def lifecycle_machine(app, tally: Counter):
             tally[name] += 1 if result is None else result
             return True
 
-        def _pick(self, pick: int) -> int:
-            """Mostly one of the latest bookings (more likely still active), sometimes any."""
+        def _all(self, *where) -> list[int]:
+            """The bookings of this run in the state ``where`` says, newest first."""
+            with app.app_context():
+                return db.session().exec(select(Booking.id).where(Booking.organization_id == self.org_id, *where)
+                                         .order_by(Booking.id.desc())).all()
+
+        def _pick(self, pick: int, *wanted) -> int:
+            """Every other time a booking in the state the action needs (``wanted``), when there
+            is one, as an operator would choose; else mostly one of the latest bookings (more
+            likely still active), sometimes any."""
+            if wanted and pick % 2 == 0 and (found := self._all(*wanted)):
+                return found[pick // 2 % len(found)]
             if pick % 5 == 0:
                 return self.bookings[pick % len(self.bookings)]
             return self.bookings[-1 - pick % min(3, len(self.bookings))]
@@ -115,19 +127,19 @@ def lifecycle_machine(app, tally: Counter):
         @rule(pick=st.integers(0, 50))
         def cancel(self, pick):
             if self.bookings:
-                booking_id = self._pick(pick)
+                booking_id = self._pick(pick, Booking.status == "booked")
                 self._try(lambda s: lifecycle.cancel(s, s.get(Booking, booking_id), None, ACCOUNT, at=self.now) and None, "cancel")
 
         @rule(pick=st.integers(0, 50))
         def pay(self, pick):
             if self.bookings:
-                booking_id = self._pick(pick)
+                booking_id = self._pick(pick, Booking.status == "booked", Booking.paid == False)  # noqa: E712
                 self._try(lambda s: lifecycle.mark_paid(s, s.get(Booking, booking_id), None, at=self.now), "pay")
 
         @rule(pick=st.integers(0, 50))
         def refund(self, pick):
             if self.bookings:
-                booking_id = self._pick(pick)
+                booking_id = self._pick(pick, Booking.status == "refund_pending")
                 self._try(lambda s: lifecycle.complete_refund(s, s.get(Booking, booking_id), None, at=self.now), "refund")
 
         @rule()

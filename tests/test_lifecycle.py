@@ -1,6 +1,7 @@
 """The booking lifecycle (portal.lifecycle): every transition asked of the provider through
 hook provider_booking_decision, guarded in the database, one audit entry each, one-time
-submission keys, constraints as the last line, a provider no longer installed."""
+submission keys, constraints as the last line, a provider no longer installed. On the core's
+sample provider, and small providers of its own (a provider's own refusals: its tests)."""
 from __future__ import annotations
 
 import re
@@ -12,20 +13,15 @@ import time_machine
 from sqlalchemy import event, update
 from sqlmodel import Session, select
 
-from portal.testing import csrf_token, login
-from functools import partial
-
-from tests import helpers
-from tests.helpers import make_booking, make_candidate
-
-make_session = partial(helpers.make_session, provider="prometric")
+from conftest import csrf_token, login
+from helpers import make_booking, make_candidate, make_session
 from portal import db, guard, lifecycle
 from portal.models import AuditEvent, Booking, ExamSession
-from portal.plugins import PLUGINS_ENV, hookimpl
+from portal.plugins import hookimpl
 from portal.rules import JST, BookingDecision, Deadline, Msg, ProviderInfo, Exam, PolicyDecision, ChangeDecision, CancelDecision
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=JST)
-EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)  # Saturday: PRM-DL-1 deadline Tue 12-08 23:59
+EXAM = datetime(2026, 12, 12, 10, 0, tzinfo=JST)  # Saturday: SMP-CH-1 changes and cancels until Wed 12-09
 HX = {"HX-Request": "true"}
 RULEBOOK_INDEX = Path("/work/shared/rulebooks/README.md")
 
@@ -141,26 +137,13 @@ def test_a_closed_application_is_refused_through_the_hook_and_shown_with_its_rul
 def test_a_venue_plugin_wraps_the_decision_of_every_provider(portal_with):
     app, client, org_id, token = portal_with(NoSundayBookings())
     sunday = make_session(app, org_id, start=datetime(2026, 12, 13, 10, tzinfo=JST))
-    r = _post(client, token, "/providers/prometric/book", {"session_id": sunday, "family_name": "山田", "given_name": "花子",
+    r = _post(client, token, "/providers/sample/book", {"session_id": sunday, "family_name": "山田", "given_name": "花子",
                                                            "payment_method": "credit_card"})
     assert r.status_code == 422 and "VENUE-2" in r.get_data(as_text=True)
     saturday = make_session(app, org_id, start=EXAM)
-    r = _post(client, token, "/providers/prometric/book", {"session_id": saturday, "family_name": "山田", "given_name": "花子",
+    r = _post(client, token, "/providers/sample/book", {"session_id": saturday, "family_name": "山田", "given_name": "花子",
                                                            "payment_method": "credit_card"})
     assert r.status_code == 204
-
-
-def test_prometric_refuses_a_locked_voucher_through_the_hook_with_its_rule(frozen, app, logged_in):
-    client, org_id, _, token = logged_in
-    session_id = make_session(app, org_id, start=EXAM)
-    booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id), method="voucher", voucher="V-1")
-    with app.app_context():
-        with db.transaction() as s:
-            lifecycle.cancel(s, s.get(Booking, booking_id), None, None)
-    r = _post(client, token, "/providers/prometric/book", {"session_id": session_id, "family_name": "佐藤", "given_name": "一郎",
-                                                           "payment_method": "voucher", "voucher_code": "V-1"})
-    body = r.get_data(as_text=True)
-    assert r.status_code == 422 and "PRM-CA-1" in body and 'data-field="voucher_code"' in body
 
 
 # --------------------------------------------------------------------------- the state machine itself
@@ -241,16 +224,16 @@ def _key(page: str) -> str:
 def test_the_same_booking_form_posted_twice_books_once_and_answers_alike(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     session_id = make_session(app, org_id, start=EXAM)
-    page = client.get(f"/providers/prometric/book?session={session_id}").get_data(as_text=True)
+    page = client.get(f"/providers/sample/book?session={session_id}").get_data(as_text=True)
     form = {"session_id": session_id, "family_name": "山田", "given_name": "花子", "payment_method": "credit_card",
             "submission_key": _key(page)}
-    first = _post(client, token, "/providers/prometric/book", form)
-    second = _post(client, token, "/providers/prometric/book", form)
+    first = _post(client, token, "/providers/sample/book", form)
+    second = _post(client, token, "/providers/sample/book", form)
     assert first.status_code == second.status_code == 204
     assert first.headers["HX-Redirect"] == second.headers["HX-Redirect"]
     assert len(_rows(app, Booking)) == 1 and _rows(app, ExamSession)[0].seats_taken == 1
     assert _booking_audit(app) == ["book"]
-    other = _post(client, token, "/providers/prometric/book", {**form, "submission_key": _key(page) + "x"})
+    other = _post(client, token, "/providers/sample/book", {**form, "submission_key": _key(page) + "x"})
     assert other.status_code == 204  # a new key is a new booking (another new candidate)
 
 
@@ -275,7 +258,7 @@ def test_every_state_changing_booking_form_carries_a_submission_key(frozen, app,
     make_session(app, org_id, start=EXAM + timedelta(days=7))
     booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id), method="convenience_store", paid=False,
                               due=NOW + timedelta(days=2))
-    for url in ("/providers/prometric/book", f"/bookings/{booking_id}", "/providers/prometric/sessions"):
+    for url in ("/providers/sample/book", f"/bookings/{booking_id}", "/providers/sample/sessions"):
         page = client.get(url).get_data(as_text=True)
         for form in re.findall(r"<form[^>]*method=\"post\".*?</form>", page, flags=re.S):
             if "/sessions" in form.split(">", 1)[0] or "/language" in form.split(">", 1)[0] or "/logout" in form.split(">", 1)[0]:
@@ -355,10 +338,10 @@ def test_the_pickers_ask_the_provider_per_session_without_a_query_per_session(fr
             make_session(app, org_id, start=EXAM + timedelta(days=1 + i % 20, hours=i % 5), venue=f"会場{i % 3}")
 
     add_sessions(3)
-    cost(f"/providers/prometric/book?candidate_id={candidate}")  # this process builds its rule context once
-    small = (cost(f"/providers/prometric/book?candidate_id={candidate}"), cost(f"/bookings/{booking_id}"))
+    cost(f"/providers/sample/book?candidate_id={candidate}")  # this process builds its rule context once
+    small = (cost(f"/providers/sample/book?candidate_id={candidate}"), cost(f"/bookings/{booking_id}"))
     add_sessions(30)
-    large = (cost(f"/providers/prometric/book?candidate_id={candidate}"), cost(f"/bookings/{booking_id}"))
+    large = (cost(f"/providers/sample/book?candidate_id={candidate}"), cost(f"/bookings/{booking_id}"))
     assert small == large, (small, large)
     page = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
     assert page.count("data-session=") == 33  # every other session offered, each with its verdict
@@ -367,19 +350,19 @@ def test_the_pickers_ask_the_provider_per_session_without_a_query_per_session(fr
 # --------------------------------------------------------------------------- provider not installed
 
 
-def test_a_booking_of_a_provider_no_longer_installed_is_read_only_never_a_500(frozen, make_app, app, org_factory,
-                                                                            monkeypatch):
+def test_a_booking_of_a_provider_no_longer_installed_is_read_only_never_a_500(frozen, make_app, app, org_factory):
     org_id, _, email, password = org_factory()
-    session_id = make_session(app, org_id, start=EXAM)
-    booking_id = make_booking(app, org_id, session_id, make_candidate(app, org_id))
-    monkeypatch.setenv(PLUGINS_ENV, "-")  # prometric uninstalled (no installed plugin loads)
-    without = make_app()
+    with_it = make_app(plugins=[ApplyBy()])
+    session_id = make_session(with_it, org_id, provider="apply_by", start=EXAM)
+    booking_id = make_booking(with_it, org_id, session_id, make_candidate(with_it, org_id))
+    without = make_app()  # apply_by uninstalled: the sample provider alone
+    assert "apply_by" not in without.extensions["exam_portal.providers"]
     client = without.test_client()
     login(client, email, password)
     token = csrf_token(client)
     r = client.get(f"/bookings/{booking_id}")
     body = r.get_data(as_text=True)
-    assert r.status_code == 200 and "data-not-installed" in body and "prometric" in body
+    assert r.status_code == 200 and "data-not-installed" in body and "apply_by" in body
     for action in ("cancel", "change", "paid", "outcome", "refund-done"):
         r = _post(client, token, f"/bookings/{booking_id}/{action}", {"session_id": session_id})
         assert r.status_code == 409 and "data-not-installed" in r.get_data(as_text=True), action
