@@ -7,6 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import expect
+from portal.testing import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +27,7 @@ def demo_login(app):
 
 
 def _sign_in(page, live_server, email, password):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(f"{live_server}/dashboard")
+    browser_login(page, live_server, email, password)
 
 
 def test_the_listener_catches_an_inline_script(page, live_server, csp_reports):

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from helpers import make_booking, make_candidate, make_session
 from portal.rules import JST
+from portal.testing import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +24,7 @@ def _exam_start(days=20) -> datetime:
 @pytest.fixture
 def operator(page, live_server, org_factory):
     org_id, _, email, password = org_factory()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(f"{live_server}/dashboard")
+    browser_login(page, live_server, email, password)
     return org_id
 
 

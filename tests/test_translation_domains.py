@@ -133,10 +133,10 @@ def test_core_cancel_stays_cancel_with_a_plugin_calling_it_cancellation(make_app
         assert render_template_string("{{ _('キャンセル') }}") == "Cancel"
 
 
-def test_plugin_python_code_translates_in_its_own_domain_with_the_core_as_fallback(make_app, tmp_path):
+def _translator_calling_cancel_call_off(tmp_path):
+    """A plugin package folder whose English catalog says キャンセル → "Call off", and its translator."""
     from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
-    from flask_babel import gettext, refresh
 
     from portal.sdk import plugin_translator
     folder = tmp_path / "acme_words"
@@ -145,7 +145,13 @@ def test_plugin_python_code_translates_in_its_own_domain_with_the_core_as_fallba
     catalog.add("キャンセル", "Call off")
     with (folder / "translations" / "en" / "LC_MESSAGES" / "messages.mo").open("wb") as fh:
         write_mo(fh, catalog)
-    translator = plugin_translator(folder)
+    return plugin_translator(folder)
+
+
+def test_plugin_python_code_translates_in_its_own_domain_with_the_core_as_fallback(make_app, tmp_path):
+    from flask_babel import gettext, refresh
+
+    translator = _translator_calling_cancel_call_off(tmp_path)
     app = make_app()
     with app.test_request_context("/?lang=en"):
         refresh()
@@ -160,18 +166,9 @@ def test_plugin_python_code_translates_in_its_own_domain_with_the_core_as_fallba
 def test_force_locale_switches_both_domains_and_back_within_one_request(make_app, tmp_path):
     """The catalogs a request remembers (portal.i18n._catalog) follow force_locale (the ICS
     feed and e-mails render in their owner's language inside another request)."""
-    from babel.messages.catalog import Catalog
-    from babel.messages.mofile import write_mo
     from flask_babel import force_locale, gettext, refresh
 
-    from portal.sdk import plugin_translator
-    folder = tmp_path / "acme_words"
-    (folder / "translations" / "en" / "LC_MESSAGES").mkdir(parents=True)
-    catalog = Catalog(locale="en")
-    catalog.add("キャンセル", "Call off")
-    with (folder / "translations" / "en" / "LC_MESSAGES" / "messages.mo").open("wb") as fh:
-        write_mo(fh, catalog)
-    translator = plugin_translator(folder)
+    translator = _translator_calling_cancel_call_off(tmp_path)
     app = make_app()
     with app.test_request_context("/"):
         refresh()

@@ -12,6 +12,7 @@ from portal.business_days import BusinessCalendar
 from portal.models import AuditEvent, BookingDeadline
 from portal.rules import JST
 from tests.sample_provider import INFO
+from portal.testing import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -32,11 +33,7 @@ def test_the_live_preview_follows_the_form_and_the_save_applies_it(page, live_se
     # deadlines (essay and application, which counts across it) a business day earlier
     closed = BusinessCalendar(INFO.closure_defaults).business_days_after(deadline.date(), 1).day
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(f"{live_server}/dashboard")
+    browser_login(page, live_server, email, password)
     page.goto(f"{live_server}/admin/providers/sample/closures")
     form = page.locator("#closure-form")
     preview = page.locator("#closure-whatif [data-whatif]")

@@ -20,8 +20,8 @@ import threading
 
 from portal.testing.conformance import ConformanceSuite
 
-__all__ = ["ConformanceSuite", "concurrently", "count_statements", "csrf_token", "csv_rows", "login", "seed_demo_and_login",
-           "xlsx_rows"]
+__all__ = ["ConformanceSuite", "browser_login", "concurrently", "count_statements", "csrf_token", "csv_rows", "login",
+           "seed_demo_and_login", "xlsx_rows"]
 
 
 def login(client, email, password):
@@ -31,6 +31,16 @@ def login(client, email, password):
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
     return token
+
+
+def browser_login(page, base_url, email, password):
+    """Sign in through the login page in the browser (Playwright ``page``); lands on the dashboard."""
+    from playwright.sync_api import expect
+    page.goto(f"{base_url}/login")
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン").click()
+    expect(page).to_have_url(f"{base_url}/dashboard")
 
 
 def csrf_token(client, url="/"):

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from portal.rules.parse import now_jst
 
 from .xlsx import GOOD_ROWS, fill
+from portal.testing import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -86,11 +87,7 @@ def test_the_invoice_prints_under_the_csp(app, page, live_server, csp_reports):
     email, password = result.output.strip().splitlines()[-1].split(": ", 1)[1].split(" / ")
     with app.app_context():
         application_id = db.session().exec(select(JstcApplication.id)).first()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(f"{live_server}/dashboard")
+    browser_login(page, live_server, email, password)
     page.goto(f"{live_server}/p/jstc_group/invoice/{application_id}")
     page.evaluate("window.print = () => { window.__printed = true }")
     page.locator("[data-print]").click()

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from portal.business_days import BusinessCalendar
 
 from plugins.odyssey.plugin import INFO
+from portal.testing import browser_login
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -53,11 +54,7 @@ def test_import_confirm_and_see_the_remittance(live_server, page, org_factory):
 @pytest.mark.browser
 def test_a_refusal_is_shown_next_to_the_save_button_with_the_focus(page, live_server, org_factory):
     _, _, email, password = org_factory()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(f"{live_server}/dashboard")
+    browser_login(page, live_server, email, password)
     page.goto(f"{live_server}/p/odyssey/")
     page.fill("input[name=exam_start]", f"{_open_exam_day().isoformat()}T14:00")
     page.click("#days button[type=submit]")
