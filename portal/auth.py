@@ -2,9 +2,12 @@
 needs a signed-in user. Passwords are hashed with werkzeug (scrypt)."""
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy import bindparam
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
@@ -17,6 +20,14 @@ bp = Blueprint("auth", __name__)
 #: Endpoints reachable without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "static", "web.plugin_static", "web.set_language", "web.health", "feeds.ics"}
 PUBLIC_BLUEPRINTS = {"api"}
+
+
+@cache
+def _user_query():
+    """The signed-in user with the organisation's rules version: built once (every request
+    of a signed-in user runs it; building the statement cost as much as running it)."""
+    return (select(User, Organization.rules_version).join(Organization, Organization.id == User.organization_id)
+            .where(User.id == bindparam("user_id")))
 
 
 def hash_password(password: str) -> str:
@@ -34,9 +45,7 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
         if not user_id.isdigit():
             return None
         session = db.session()
-        row = session.exec(select(User, Organization.rules_version)
-                           .join(Organization, Organization.id == User.organization_id)
-                           .where(User.id == int(user_id))).first()
+        row = session.exec(_user_query(), params={"user_id": int(user_id)}).first()
         if row is None or not row[0].active:
             return None
         user, version = row
