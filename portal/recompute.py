@@ -18,6 +18,7 @@ once per distinct (exam, session start), however many bookings share it.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
@@ -187,10 +188,11 @@ def plan_booking_deadlines(db: Session, ctx: RuleContext, organization_id: int) 
 
 
 class _IdLists:
-    """``column IN <ids>`` for one dialect. PostgreSQL takes the ids as one array parameter
-    (``= ANY(:ids)``), so a statement is sent once for all its parameter sets (executemany,
-    pipelined: no round trip per change); SQLite, in-process, takes chunks of an expanding
-    ``IN (…)`` list, executed one by one."""
+    """``column IN <ids>`` for one dialect, the ids always one parameter so that the statement
+    is compiled once: PostgreSQL takes them as an array (``= ANY(:ids)``) and a statement is
+    sent once for all its parameter sets (executemany, pipelined: no round trip per change);
+    SQLite, in-process, takes them as one JSON array read by ``json_each`` (an expanding
+    ``IN (…)`` list would be rendered anew for every chunk), one execution per change."""
 
     def __init__(self, connection):
         self.array = connection.dialect.name == "postgresql"
@@ -198,7 +200,8 @@ class _IdLists:
     def match(self, column):
         if self.array:
             return column == any_(bindparam("b_ids", type_=ARRAY(Integer)))
-        return column.in_(bindparam("b_ids", expanding=True))
+        listed = func.json_each(bindparam("b_ids", type_=String)).table_valued("value")
+        return column.in_(select(listed.c.value))
 
     def run(self, connection, statement, params: list[dict]) -> int:
         """Returns how many rows the statement matched in all."""
@@ -206,12 +209,7 @@ class _IdLists:
             return 0
         if self.array:
             return connection.execute(statement, params).rowcount
-        matched = 0
-        for p in params:
-            ids = list(p["b_ids"])
-            for i in range(0, len(ids), CHUNK):
-                matched += connection.execute(statement, {**p, "b_ids": ids[i:i + CHUNK]}).rowcount
-        return matched
+        return sum(connection.execute(statement, {**p, "b_ids": json.dumps(list(p["b_ids"]))}).rowcount for p in params)
 
 
 CHANGED_MEANWHILE = Msg("期限の再計算中に予約が変更されたため、保存していません。もう一度お試しください。",
