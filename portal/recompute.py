@@ -285,12 +285,13 @@ def _store_next_deadlines(connection, ids: _IdLists, booking_ids: list[int]) -> 
 def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
                       wanted: Iterable[tuple[str, int]]) -> list[PlanRecord]:
     """The core's bookings among ``wanted``: candidate, exam and the booking's page."""
-    from flask import has_request_context, url_for
+    from flask import has_request_context
     from portal.models import Candidate
+    from portal.urls import id_url
     ids = sorted({record for source, record in wanted if source == BOOKING})
     endpoint = ctx.provider.booking_endpoint or "bookings.detail"
-    # one url_for for all (a save describes every booking it moved): the page of booking 0, its id swapped
-    page = url_for(endpoint, booking_id=0) if has_request_context() else None
+    # one url_for for all (a save describes every booking it moved)
+    page = id_url(endpoint, "booking_id") if has_request_context() else None
     described = []
     for i in range(0, len(ids), CHUNK):
         rows = db.execute(select(Booking.id, Booking.exam, Candidate.family_name, Candidate.given_name)
@@ -299,6 +300,6 @@ def describe_bookings(db: Session, ctx: RuleContext, organization_id: int,
         for booking_id, exam, family, given in rows:
             described.append(PlanRecord(
                 BOOKING, booking_id, Msg("予約", "booking"), f"{family} {given}", exam,
-                page and f"{page[:-1]}{booking_id}",
+                page and page(booking_id),
                 f"{ctx.provider.id}-{{kind}}-booking-{booking_id}"))
     return described

@@ -16,7 +16,7 @@ from portal.bookings import org_context, providers
 from portal.business_days import BusinessCalendar
 from portal.inputs import int_arg
 from portal.orgs import enabled_provider_ids
-from portal.providers import RuleContext
+from portal.providers import Providers, RuleContext
 from portal.i18n import request_language
 from portal.rules import JST, DueItem, jst
 from portal.rules.parse import now_jst
@@ -89,7 +89,8 @@ def dashboard():
     enabled, end, items = found["enabled"], found["end"], found["items"]
     has_next = len(items) > page * PAGE_SIZE
     items = items[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    groups = [(day, [display_row(i, lang) for i in group])
+    registry = providers()
+    groups = [(day, [display_row(i, lang, registry) for i in group])
               for day, group in groupby(items, key=lambda i: jst(i.at).date())]
     kinds = sorted({k for p in enabled for k in p.deadline_kinds})
     return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=found["filters"],
@@ -108,8 +109,7 @@ class DueRow:
     explanation: str
 
 
-def display_row(item: DueItem, lang: str) -> DueRow:
-    registry = providers()
+def display_row(item: DueItem, lang: str, registry: Providers) -> DueRow:
     return DueRow(item, format_moment(item.at, lang == "en"), registry.word(item.kind, item.provider, lang),
                   registry.name(item.provider, lang), item.explanation.text(lang))
 
