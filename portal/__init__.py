@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from flask import Flask, g, make_response, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -38,10 +39,41 @@ def _secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+class _KeyCachingSigner(TimestampSigner):
+    """itsdangerous' signer, remembering the key it derives (an HMAC of the secret key and
+    the salt, which itsdangerous computes again on every signature it makes or checks)."""
+
+    _derived: dict[tuple, bytes] = {}
+
+    def derive_key(self, secret_key=None) -> bytes:
+        memo_key = (secret_key if secret_key is not None else self.secret_keys[-1], self.salt,
+                    self.key_derivation, self.digest_method)
+        derived = self._derived.get(memo_key)
+        if derived is None:
+            derived = self._derived[memo_key] = super().derive_key(secret_key)
+        return derived
+
+
 class PortalSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions, except that the public rules API reads no session cookie:
     its requests get an empty throwaway session that is never saved (no Set-Cookie, no
-    ``Vary: Cookie``)."""
+    ``Vary: Cookie``).
+
+    The signing serializer is built once per set of keys rather than for every request
+    (Flask builds a new one each time, which costs as much as checking the signature)."""
+
+    _serializers: dict[tuple, URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app):
+        if not app.secret_key:
+            return None
+        keys = (*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key)  # the current key last
+        found = self._serializers.get(keys)
+        if found is None:
+            found = self._serializers[keys] = URLSafeTimedSerializer(
+                list(keys), salt=self.salt, serializer=self.serializer, signer=_KeyCachingSigner,
+                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method})
+        return found
 
     def open_session(self, app, request):
         if request.path.startswith(API_PREFIX + "/"):
@@ -65,12 +97,28 @@ def _too_large():
     return htmx.vary(make_response(render_template("errors/too_large.html"), 413))
 
 
+class PortalFlask(Flask):
+    """Flask, remembering which functions are coroutines: Flask asks ``ensure_sync`` for
+    every before/after/teardown function and view of every request, and each answer costs
+    an ``inspect`` call."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synced: dict = {}
+
+    def ensure_sync(self, func):
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
+
+
 def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[object] | None = None) -> Flask:
     """The app factory. ``test_config`` may set ``DATABASE_URL``, ``TESTING`` and
     ``EXAM_PORTAL_PLUGINS`` (entry-point names to load, a list or a comma-separated string;
     default: the environment variable, else all); ``plugins`` registers extra plugin objects
     (tests, embedding applications)."""
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
+    app = PortalFlask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"),
                 static_folder="static")
     inputs.install_converter(app)  # the bounded <int:…> converter must be in place before any route
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

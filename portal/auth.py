@@ -2,6 +2,7 @@
 needs a signed-in user. Passwords are hashed with werkzeug (scrypt)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
@@ -22,12 +23,43 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "web.plugin_static", "web.set_langua
 PUBLIC_BLUEPRINTS = {"api"}
 
 
+@dataclass(frozen=True, slots=True)
+class SignedInUser:
+    """``current_user`` on a signed-in request: a read-only snapshot of the user's row, read
+    as plain columns (building an ORM object for every request cost more than the query).
+    Views that change a user load the :class:`~portal.models.User` row themselves."""
+
+    id: int
+    organization_id: int
+    email: str
+    name: str
+    role: str
+    active: bool = True
+
+    # Flask-Login's protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
 @cache
 def _user_query():
-    """The signed-in user with the organisation's rules version: built once (every request
-    of a signed-in user runs it; building the statement cost as much as running it)."""
-    return (select(User, Organization.rules_version).join(Organization, Organization.id == User.organization_id)
-            .where(User.id == bindparam("user_id")))
+    """The signed-in user's columns with the organisation's rules version: built once (every
+    request of a signed-in user runs it; building the statement cost as much as running it)."""
+    user, org = User.__table__.c, Organization.__table__.c
+    return (select(user.id, user.organization_id, user.email, user.name, user.role, user.active, org.rules_version)
+            .join_from(User.__table__, Organization.__table__, org.id == user.organization_id)
+            .where(user.id == bindparam("user_id")))
 
 
 def hash_password(password: str) -> str:
@@ -42,13 +74,14 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     def _load_user(user_id: str):
         """The signed-in user and, in the same statement, their organisation's rules
         version (so that cached rule contexts cost no further statement)."""
-        if not user_id.isdigit():
+        if not user_id.isdigit() or len(user_id) > 18:
             return None
         session = db.session()
-        row = session.exec(_user_query(), params={"user_id": int(user_id)}).first()
-        if row is None or not row[0].active:
+        row = session.connection().execute(_user_query(), {"user_id": int(user_id)}).first()
+        if row is None or not row.active:
             return None
-        user, version = row
+        *columns, version = row
+        user = SignedInUser(*columns)
         rule_context.remember_version(session, user.organization_id, version)
         return user
 
