@@ -289,6 +289,12 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+#: The browser's name, sent with every request as a browser does: Flask-Login's session
+#: protection ties the session to it, and a request under another name (a load generator's
+#: own) would mark the session not fresh and re-sign the cookie on every response.
+USER_AGENT = "exam-portal-bench/1 (like a browser)"
+
+
 class Browser:
     """One signed-in operator over HTTP: cookies shared by every thread (a signed cookie session)."""
 
@@ -300,7 +306,7 @@ class Browser:
 
     def request(self, method: str, path: str, data: dict | None = None, htmx: bool = True) -> tuple[int, str]:
         body = urllib.parse.urlencode(data or {}).encode() if data is not None else None
-        req = urllib.request.Request(self.base + path, data=body, method=method)
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers={"User-Agent": USER_AGENT})
         if self.token:
             req.add_header("X-CSRFToken", self.token)
         if htmx:

@@ -28,7 +28,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import (ROUNDS, SIZES, Browser, Measure, NoRedirect, backends, fresh_database, gunicorn, make_app, row,
+from _common import (ROUNDS, SIZES, USER_AGENT, Browser, Measure, NoRedirect, backends, fresh_database, gunicorn, make_app, row,
                      seed)
 
 SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "2"))
@@ -164,7 +164,7 @@ class Report:
 def measure_portal(report: Report, base: str, bare: str, seeded, first_size: bool) -> None:
     browser = Browser(base)
     browser.login(seeded.email, seeded.password)
-    signed_in = (("Cookie", browser.cookie_header()), ("HX-Request", "true"))
+    signed_in = (("Cookie", browser.cookie_header()), ("HX-Request", "true"), ("User-Agent", USER_AGENT))
     size = f"{seeded.bookings:,} bookings"
 
     def floors(subject: Target) -> dict[str, Target]:
