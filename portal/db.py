@@ -6,6 +6,7 @@ transaction: :func:`transaction` commits on success and rolls back on any error.
 """
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
@@ -72,7 +73,13 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+        # On the driver's connection: through SQLAlchemy, this one word cost as much as
+        # the request's query.
+        statement = "BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as exc:  # a busy database, say: SQLAlchemy's error, as any statement's
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 @event.listens_for(Session, "after_commit")

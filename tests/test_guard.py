@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint, Column, Index, Integer, MetaData, String, Table, UniqueConstraint, create_engine, func, insert, select,
     text, update,
 )
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from conftest import csrf_token
@@ -191,6 +192,29 @@ def test_a_serialization_failure_or_a_busy_database_becomes_a_conflict(app, tabl
             conn.commit()
         conflict = translate(raised.value)
         assert isinstance(conflict, Conflict) and conflict.code == "conflict" and conflict.status == 409
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        impatient.dispose()
+
+
+def test_a_unit_of_work_that_cannot_take_the_sqlite_write_lock_is_a_conflict(app, table):
+    """The portal's own SQLite engine begins a unit of work with BEGIN IMMEDIATE on the
+    driver's connection (portal.db): when the lock never comes, that is a Conflict, as for
+    any statement, never a raw driver error."""
+    engine = app.extensions["exam_portal.engine"]
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL has no write lock to wait for (the test above covers it)
+    impatient = db.make_engine(str(engine.url))
+    sqlalchemy_event.listen(impatient, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout = 0"))
+    holder = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another request holds the write lock
+        with impatient.connect() as conn, pytest.raises(OperationalError) as raised:
+            conn.execution_options(**{db.WRITE_OPTION: True}).begin()
+        assert "BEGIN IMMEDIATE" in str(raised.value)
+        conflict = translate(raised.value)
+        assert isinstance(conflict, Conflict) and conflict.status == 409
     finally:
         holder.execute("ROLLBACK")
         holder.close()
