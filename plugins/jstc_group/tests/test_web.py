@@ -345,3 +345,31 @@ def test_dashboard_and_calendar_items(clock, app, logged_in):
     upload(client, token, group, fill(download(client, group), GOOD_ROWS))
     due, sessions = items()
     assert due == [] and len(sessions) == 1
+
+
+def test_dashboard_and_calendar_windows_are_exact_at_their_edges(clock, app, logged_in):
+    """Only sessions whose deadline / exam day fall in the window are read (past years never
+    are), and the window's edges hold to the second, also for a window given in UTC (whose
+    calendar day differs from Japan's)."""
+    from datetime import timedelta, timezone
+    client, org_id, _, token = logged_in
+    new_group(client, token)
+    deadline = datetime(2026, 6, 19, 23, 59, 59, tzinfo=JST)
+    exam_day = datetime(2026, 7, 26, tzinfo=JST)
+
+    def found(start, end):
+        with app.test_request_context():
+            providers = app.extensions["exam_portal.providers"]
+            ctx = providers.default_context("jstc_group")
+            return ([d.at for d in providers.due_items(ctx, org_id, start, end)],
+                    [s.start for s in providers.sessions(ctx, org_id, start, end)])
+
+    second = timedelta(seconds=1)
+    assert found(deadline, deadline + second)[0] == [deadline]
+    assert found(deadline - second, deadline)[0] == []
+    assert found(deadline + second, deadline + 2 * second)[0] == []
+    utc = timezone.utc
+    assert found(deadline.astimezone(utc), (deadline + second).astimezone(utc))[0] == [deadline]
+    assert found(exam_day.astimezone(utc), (exam_day + second).astimezone(utc))[1] == [exam_day]
+    assert found(exam_day - second, exam_day) == ([], [])
+    assert found(datetime(2025, 1, 1, tzinfo=JST), datetime(2026, 1, 1, tzinfo=JST)) == ([], [])
