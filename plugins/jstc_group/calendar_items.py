@@ -13,6 +13,7 @@ from portal.sdk import JST, DueItem, SessionItem, db, jst
 
 from plugins.jstc_group import rules
 from plugins.jstc_group.models import JstcApplication, JstcSession
+from plugins.jstc_group.sessions import SessionDates
 
 
 @cache
@@ -20,47 +21,52 @@ def _sessions_query(by: str):
     """The organisation's sessions whose ``by`` date (``application_deadline`` or
     ``exam_date``) lies in a window, with their applications: built once per column (values
     bound per call), so that years of past sessions are never read."""
-    column = getattr(JstcSession, by)
-    return (select(JstcSession, JstcApplication)
-            .join(JstcApplication, JstcApplication.session_id == JstcSession.id, isouter=True)
-            .where(JstcSession.organization_id == bindparam("organization_id"),
+    session, application = JstcSession.__table__.c, JstcApplication.__table__.c
+    column = session[by]
+    return (select(session.id, session.name, session.exam_date, session.application_opens,
+                   session.application_deadline, application.id.label("application_id"), application.applied_at)
+            .join_from(JstcSession.__table__, JstcApplication.__table__, application.session_id == session.id,
+                       isouter=True)
+            .where(session.organization_id == bindparam("organization_id"),
                    column >= bindparam("first"), column <= bindparam("last"))
-            .order_by(JstcSession.exam_date))
+            .order_by(session.exam_date))
 
 
 def _sessions_with_applications(organization_id: int, by: str, start: datetime, end: datetime):
     """Sessions whose ``by`` date falls on a Japanese calendar day touched by ``[start, end)``
-    (callers keep the exact moments in range)."""
+    (callers keep the exact moments in range). Plain rows on the session's connection: the
+    dashboard asks on every page view, and loading ORM objects cost more than the query."""
     first, last = jst(start).date(), jst(end - timedelta(microseconds=1)).date()
-    return db.session().execute(_sessions_query(by), {"organization_id": organization_id,
-                                                      "first": first, "last": last}).all()
+    return db.session().connection().execute(_sessions_query(by), {"organization_id": organization_id,
+                                                                   "first": first, "last": last}).all()
 
 
-def _link(application: JstcApplication | None) -> str:
-    return url_for("jstc_group.group", application_id=application.id) if application else url_for("jstc_group.index")
+def _link(application_id: int | None) -> str:
+    return url_for("jstc_group.group", application_id=application_id) if application_id else url_for("jstc_group.index")
 
 
 def due_items(provider_id: str, organization_id: int, start: datetime, end: datetime) -> list[DueItem]:
     """JST-AP-1: the upload deadline of every session whose bulk form is not uploaded yet."""
     items = []
-    for session, application in _sessions_with_applications(organization_id, "application_deadline", start, end):
-        if application is not None and application.locked:
+    for row in _sessions_with_applications(organization_id, "application_deadline", start, end):
+        if row.applied_at is not None:  # the bulk form is uploaded: nothing is due (JstcApplication.locked)
             continue
-        deadline = rules.application_deadline(session.dates())
+        deadline = rules.application_deadline(
+            SessionDates(row.name, row.exam_date, row.application_opens, row.application_deadline))
         if start <= deadline.at < end:
             items.append(DueItem(provider=provider_id, kind=deadline.kind, at=deadline.at, rule=deadline.rule,
-                                 explanation=deadline.explanation, subject=f"{session.name} 一括申込書",
-                                 url=_link(application), uid=f"{provider_id}-application-session-{session.id}"))
+                                 explanation=deadline.explanation, subject=f"{row.name} 一括申込書",
+                                 url=_link(row.application_id), uid=f"{provider_id}-application-session-{row.id}"))
     return items
 
 
 def session_items(provider_id: str, organization_id: int, start: datetime, end: datetime) -> list[SessionItem]:
     """Each session as an all-day item on its exam date (the rulebook gives no exam time)."""
     items = []
-    for session, application in _sessions_with_applications(organization_id, "exam_date", start, end):
-        day_start = datetime.combine(session.exam_date, time(0, 0), JST)
+    for row in _sessions_with_applications(organization_id, "exam_date", start, end):
+        day_start = datetime.combine(row.exam_date, time(0, 0), JST)
         if start <= day_start < end:
             items.append(SessionItem(provider=provider_id, exam=None, start=day_start, end=day_start + timedelta(days=1),
-                                     label=f"{session.name} 技術英語能力検定", url=_link(application),
-                                     uid=f"{provider_id}-session-{session.id}"))
+                                     label=f"{row.name} 技術英語能力検定", url=_link(row.application_id),
+                                     uid=f"{provider_id}-session-{row.id}"))
     return items
