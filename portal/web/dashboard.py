@@ -103,6 +103,7 @@ class DueRow:
     """A listed deadline with the words the page shows for it, in the request's language
     (looked up once per row here, not through a template call per word)."""
     item: DueItem
+    iso: str  # the moment for <time datetime>
     when: str
     label: str
     provider_name: str
@@ -110,7 +111,7 @@ class DueRow:
 
 
 def display_row(item: DueItem, lang: str, registry: Providers) -> DueRow:
-    return DueRow(item, format_moment(item.at, lang == "en"), registry.word(item.kind, item.provider, lang),
+    return DueRow(item, item.at.isoformat(), format_moment(item.at, lang == "en"), registry.word(item.kind, item.provider, lang),
                   registry.name(item.provider, lang), item.explanation.text(lang))
 
 
