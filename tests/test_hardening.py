@@ -139,6 +139,43 @@ def test_every_response_carries_the_security_headers(app, client, logged_in):
         assert "Strict-Transport-Security" not in response.headers
 
 
+def test_a_header_a_response_already_has_is_kept_and_never_doubled(make_app):
+    """The security headers fill in what a response lacks, whatever case its own names are in."""
+    app = make_app()
+
+    @app.after_request  # runs before the portal's own (Flask runs them in reverse order)
+    def _own_headers(response):
+        response.headers["x-frame-options"] = "SAMEORIGIN"
+        response.headers["content-security-policy"] = "default-src 'none'"
+        return response
+
+    response = app.test_client().get("/health")
+    names = [name.lower() for name, _ in response.headers.items()]
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN" and names.count("x-frame-options") == 1
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'" and names.count("content-security-policy") == 1
+    assert response.headers["X-Content-Type-Options"] == "nosniff" and names.count("x-content-type-options") == 1
+
+
+def test_a_session_survives_a_key_rotation_and_no_other_key_accepts_it(make_app, org_factory):
+    """Sessions are signed by a serializer kept per set of keys: a cookie signed under the old
+    key is still read once it is only a fallback, and an app with other keys rejects it."""
+    old = make_app(SECRET_KEY="old-key")
+    _, _, email, password = org_factory(email="rotate@example.jp")
+    client = old.test_client()
+    login(client, email, password)
+    cookie = client.get_cookie("session").value
+    assert client.get("/dashboard").status_code == 200
+
+    def signed_in(app) -> bool:
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        return other.get("/dashboard").status_code == 200
+
+    assert signed_in(make_app(SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=["old-key"]))
+    assert not signed_in(make_app(SECRET_KEY="new-key"))
+    assert signed_in(old)
+
+
 def test_no_template_has_inline_script_or_handlers():
     """What the CSP would block: <script> with a body, on…= attributes, javascript: URLs, hx-on."""
     from pathlib import Path

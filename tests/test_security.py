@@ -3,6 +3,7 @@ and each organisation sees only its own data."""
 import re
 from datetime import datetime, timedelta
 
+import pytest
 
 from conftest import csrf_token, login
 from helpers import make_booking, make_candidate, make_session
@@ -85,3 +86,33 @@ def test_staff_cannot_reach_admin_pages(client, org_factory):
     _, _, email, password = org_factory(role="staff")
     login(client, email, password)
     assert client.get("/admin/providers/sample/closures").status_code == 403
+
+
+def test_a_deactivated_or_demoted_user_loses_access_on_the_next_request(app, client, org_factory):
+    """The signed-in user is read afresh on every request (a read-only snapshot of the row,
+    portal.auth.SignedInUser): deactivating or demoting someone takes effect at once."""
+    from sqlalchemy import update
+    from portal import db
+    from portal.auth import SignedInUser
+    from portal.models import User
+    _, user_id, email, password = org_factory(email="leaver@example.jp", role="admin")
+    login(client, email, password)
+    assert client.get("/admin/retention").status_code == 200
+
+    with app.test_request_context():
+        from flask_login import current_user
+        from flask import session
+        session["_user_id"] = str(user_id)
+        assert isinstance(current_user._get_current_object(), SignedInUser)
+        assert current_user.is_admin and current_user.email == email and current_user.is_active
+        with pytest.raises(AttributeError):
+            current_user.role = "staff"  # a snapshot: nothing to change, nothing to save by accident
+
+    def set_user(**values):
+        with app.app_context(), db.transaction() as s:
+            s.execute(update(User).where(User.id == user_id).values(**values))
+
+    set_user(role="staff")
+    assert client.get("/admin/retention").status_code == 403
+    set_user(active=False)
+    assert client.get("/dashboard").status_code == 302  # signed out: to the login page
