@@ -277,5 +277,7 @@ def portal_blueprints() -> list[Any]:
 
     Return a list of :class:`flask.Blueprint`. They are registered at start-up; their
     views must use the core's ``login_required`` and organisation scoping for anything
-    that touches stored data.
+    that touches stored data. ``flask_login.current_user`` is a read-only snapshot of the
+    signed-in user (``id``, ``organization_id``, ``email``, ``name``, ``role``,
+    ``is_admin``; :class:`portal.auth.SignedInUser`): load the ``User`` row to change it.
     """
