@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from portal import crypto, db, headers, htmx, inputs, login_limits
 from portal.api import API_PREFIX
-from portal.i18n import DEFAULT, SUPPORTED, TemplateTranslations, request_language
+from portal.i18n import DEFAULT, SUPPORTED, TemplateTranslations, babel_locale
 from portal.plugins import enabled_names, make_plugin_manager
 from portal.providers import PluginFailure, Providers
 
@@ -167,7 +167,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
     login_limits.init_app(app)
     from portal.reminders import configure_mail
     configure_mail(app)
-    babel.init_app(app, locale_selector=request_language)
+    babel.init_app(app, locale_selector=babel_locale)
     TemplateTranslations(providers.plugin_folders()).install(app.jinja_env)
     from portal import auth
     auth.init_app(app, login_manager)

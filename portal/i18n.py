@@ -24,6 +24,12 @@ def request_language() -> str:
     return lang
 
 
+def babel_locale():
+    """Flask-Babel's locale selector: :func:`request_language` as a babel ``Locale``, one
+    object per language for the process (Flask-Babel parses a string on every request)."""
+    return _LOCALES[request_language()]
+
+
 # --------------------------------------------------------------------------- translation domains
 #
 # The core's catalog is Flask-Babel's default domain. Each plugin package has its own
@@ -36,7 +42,10 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from babel import Locale  # noqa: E402
 from flask_babel import Domain, get_translations  # noqa: E402
+
+_LOCALES = {lang: Locale.parse(lang) for lang in SUPPORTED}
 
 _DOMAINS: dict[Path, Domain] = {}
 
@@ -58,10 +67,17 @@ def _catalog(domain: Domain | None):
     request's Flask-Babel state for as long as its locale object stays the same
     (``force_locale`` swaps it): a page asks once per translated string, and Flask-Babel's
     own lookup re-derives the locale's name every time."""
-    state = g.get("_flask_babel") if has_app_context() else None
+    if not has_app_context():
+        return domain.get_translations() if domain is not None else get_translations()
+    state = g.get("_flask_babel")
     locale = getattr(state, "babel_locale", None)
     if locale is None:  # not decided yet in this context: Flask-Babel decides (and keeps it)
-        return domain.get_translations() if domain is not None else get_translations()
+        found = domain.get_translations() if domain is not None else get_translations()
+        state = g.get("_flask_babel")
+        locale = getattr(state, "babel_locale", None)
+        if locale is not None:
+            state.portal_catalogs = (locale, {domain: found})
+        return found
     memo = getattr(state, "portal_catalogs", None)
     if memo is None or memo[0] is not locale:
         memo = state.portal_catalogs = (locale, {})
