@@ -143,7 +143,7 @@ class TemplateTranslations:
         self._by_file: dict[str, Translator] = {}
 
     def _translator(self) -> tuple[str, Translator]:
-        frame = sys._getframe(2)  # a template's code → Context.call → the callable → here
+        frame = sys._getframe(2)  # the callable a template called (through Context.call), then up
         while frame is not None:
             g = frame.f_globals
             if "environment" in g and "blocks" in g and "__file__" in g:

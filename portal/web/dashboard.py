@@ -111,8 +111,9 @@ class DueRow:
 
 
 def display_row(item: DueItem, lang: str, registry: Providers) -> DueRow:
-    return DueRow(item, item.at.isoformat(), format_moment(item.at, lang == "en"), registry.word(item.kind, item.provider, lang),
-                  registry.name(item.provider, lang), item.explanation.text(lang))
+    return DueRow(item, item.at.isoformat(), format_moment(item.at, lang == "en"),
+                  registry.word(item.kind, item.provider, lang), registry.name(item.provider, lang),
+                  item.explanation.text(lang))
 
 
 DASHBOARD_COLUMNS = (
