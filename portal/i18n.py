@@ -15,11 +15,17 @@ def request_language() -> str:
     known = g.get("request_language")
     if known is not None:
         return known  # templates ask once per translated value: decide once per request
-    lang = request.args.get("lang")
+    lang = request.args.get("lang") if request.query_string else None
     if lang not in SUPPORTED:
         chosen = g.get("ui_language")
-        lang = chosen if chosen in SUPPORTED else request.accept_languages.best_match(SUPPORTED) or DEFAULT
-    if "ui_language" in g:  # the UI's choice is known (set before the views run): it will not change
+        if chosen in SUPPORTED:
+            lang = chosen
+        else:
+            asked = request.accept_languages.best_match(SUPPORTED) if "HTTP_ACCEPT_LANGUAGE" in request.environ else None
+            lang = asked or DEFAULT
+    # The UI's choice is known (set before the views run), or the request is the rules API's
+    # (which has none): the answer will not change.
+    if "ui_language" in g or request.blueprint == "api":
         g.request_language = lang
     return lang
 

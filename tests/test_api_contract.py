@@ -37,3 +37,20 @@ def test_api_needs_no_csrf_and_reads_no_session(client):
 def test_unknown_api_route_and_method_answer_json(client):
     r = client.get("/api/v1/providers/x/deadlines")
     assert r.status_code in (404, 405) and "error" in r.get_json()
+
+
+def test_the_answer_language_is_the_query_then_accept_language_then_japanese(client):
+    provider = client.get("/api/v1/providers").get_json()["providers"][0]["id"]
+    body = {"exam_start": "2026-12-14T10:00:00+09:00"}
+    url = f"/api/v1/providers/{provider}/deadlines"
+
+    def explanation(query: str = "", **headers) -> str:
+        answer = client.post(url + query, json=body, headers=headers).get_json()
+        return " ".join(d["explanation"] for d in answer["deadlines"])
+
+    japanese, english = explanation(), explanation(**{"Accept-Language": "en-US,en;q=0.9"})
+    assert japanese != english and japanese.isascii() is False and english.isascii()
+    assert explanation("?lang=ja", **{"Accept-Language": "en"}) == japanese
+    assert explanation("?lang=en") == english
+    assert explanation("?lang=fr", **{"Accept-Language": "fr, en;q=0.5"}) == english
+    assert explanation("?lang=fr", **{"Accept-Language": "fr"}) == japanese
