@@ -297,3 +297,22 @@ def test_housekeeping_keeps_candidates_within_retention(frozen, app, org_factory
     assert "personal data purged: 0" in out
     with app.app_context():
         assert db.session().get(Candidate, cid).family_name == "保持"
+
+
+def test_the_bookings_list_counts_what_its_filters_keep_on_every_page_and_order(frozen, app, logged_in):
+    """The total (N件) counts the rows the filters keep — search, status — whatever the
+    order and the page (the count runs without the list's order and columns)."""
+    client, org_id, _, _ = logged_in
+    for i in range(30):
+        session_id = make_session(app, org_id, start=NOW + timedelta(days=10 + i), capacity=2)
+        make_booking(app, org_id, session_id, make_candidate(app, org_id, family="山田" if i % 3 == 0 else "佐藤"))
+
+    def total(query: str) -> int:
+        html = client.get(f"/providers/sample/bookings{query}", headers=HX).get_data(as_text=True)
+        found = re.search(r"(\d+)件", html)
+        return int(found.group(1)) if found else 0  # an empty list says so instead
+
+    assert total("") == total("?page=2") == total("?sort=-exam") == total("?sort=booked&page=2") == 30
+    assert total("?q=山田") == total("?q=山田&page=1&sort=-exam") == 10
+    assert total("?q=佐藤") == 20 and total("?q=鈴木") == 0
+    assert total("?status=cancelled") == 0
