@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, g, make_response, render_template, request, session
+from flask import Flask, make_response, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from portal import crypto, db, headers, htmx, inputs, login_limits
 from portal.api import API_PREFIX
-from portal.i18n import DEFAULT, SUPPORTED, TemplateTranslations, babel_locale
+from portal.i18n import DEFAULT, SUPPORTED, UI_LANGUAGE, TemplateTranslations, babel_locale
 from portal.plugins import enabled_names, make_plugin_manager
 from portal.providers import PluginFailure, Providers
 
@@ -222,6 +222,6 @@ def create_app(test_config: Mapping[str, Any] | None = None, plugins: list[objec
         if request.blueprint == "api":
             return  # the rules API reads no session cookie
         chosen = session.get("lang")
-        g.ui_language = chosen if chosen in SUPPORTED else DEFAULT
+        request.environ[UI_LANGUAGE] = chosen if chosen in SUPPORTED else DEFAULT
 
     return app

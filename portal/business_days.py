@@ -52,10 +52,15 @@ def weekday_ja(d: date) -> str:
     return _WEEKDAYS_JA[d.weekday()]
 
 
-@lru_cache(maxsize=4096)
 def format_day(d: date) -> Msg:
-    """``2026-12-08 (火)`` / ``Tue 2026-12-08`` (remembered: every explanation names a few
-    days, the same ones over and over)."""
+    """``2026-12-08 (火)`` / ``Tue 2026-12-08``."""
+    return _formatted_day(d)
+
+
+@lru_cache(maxsize=4096)
+def _formatted_day(d: date) -> Msg:
+    """:func:`format_day`, remembered: every explanation names a few days, the same ones
+    over and over."""
     return Msg(f"{d.isoformat()}({weekday_ja(d)})", f"{_WEEKDAYS_EN[d.weekday()]} {d.isoformat()}")
 
 

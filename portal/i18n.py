@@ -7,26 +7,34 @@ SUPPORTED = ("ja", "en")
 DEFAULT = "ja"
 
 
+#: ``request.environ`` keys: the UI's stored choice (set before the views run) and the
+#: language once decided. Kept on the request itself, not on ``g``, which an app context
+#: shares among the requests made inside it (tests, scripts).
+UI_LANGUAGE = "portal.ui_language"
+_DECIDED = "portal.language"
+
+
 def request_language() -> str:
     """``?lang=`` first, then the UI's stored choice (set by the web views, never by the
     API, which reads no session), then Accept-Language, else Japanese."""
     if not has_request_context():
         return DEFAULT
-    known = g.get("request_language")
+    environ = request.environ
+    known = environ.get(_DECIDED)
     if known is not None:
         return known  # templates ask once per translated value: decide once per request
     lang = request.args.get("lang") if request.query_string else None
     if lang not in SUPPORTED:
-        chosen = g.get("ui_language")
+        chosen = environ.get(UI_LANGUAGE)
         if chosen in SUPPORTED:
             lang = chosen
         else:
-            asked = request.accept_languages.best_match(SUPPORTED) if "HTTP_ACCEPT_LANGUAGE" in request.environ else None
+            asked = request.accept_languages.best_match(SUPPORTED) if "HTTP_ACCEPT_LANGUAGE" in environ else None
             lang = asked or DEFAULT
     # The UI's choice is known (set before the views run), or the request is the rules API's
     # (which has none): the answer will not change.
-    if "ui_language" in g or request.blueprint == "api":
-        g.request_language = lang
+    if UI_LANGUAGE in environ or request.blueprint == "api":
+        environ[_DECIDED] = lang
     return lang
 
 
