@@ -3,26 +3,27 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, make_response, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 from flask_babel import Babel
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from portal import crypto, db, headers, htmx, inputs, login_limits
+from portal.csrf import PortalCSRFProtect
 from portal.api import API_PREFIX
 from portal.i18n import DEFAULT, SUPPORTED, UI_LANGUAGE, TemplateTranslations, babel_locale
 from portal.plugins import enabled_names, make_plugin_manager
 from portal.providers import PluginFailure, Providers
 
 ROOT = Path(__file__).resolve().parent.parent
-csrf = CSRFProtect()
+csrf = PortalCSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 
@@ -75,10 +76,35 @@ class PortalSessionInterface(SecureCookieSessionInterface):
                 signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method})
         return found
 
+    #: Cookies whose signature was checked: cookie value (under one serializer, i.e. one set
+    #: of keys) → (signed at, its flat payload). A browser sends the same cookie with every
+    #: request until the session changes, and checking the signature and decoding the
+    #: payload again cost as much as the rest of a small request.
+    _verified: dict[tuple[URLSafeTimedSerializer, str], tuple[int, dict]] = {}
+    VERIFIED_MAX = 4096
+
     def open_session(self, app, request):
         if request.path.startswith(API_PREFIX + "/"):
             return self.null_session_class()
-        return super().open_session(app, request)
+        serializer = self.get_signing_serializer(app)
+        value = request.cookies.get(self.get_cookie_name(app)) if serializer is not None else None
+        if not value:
+            return super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self._verified.get((serializer, value))
+        if known is not None:
+            signed_at, payload = known
+            if 0 <= int(time.time()) - signed_at <= max_age:  # as itsdangerous checks the age
+                return self.session_class(payload)  # a new dict of immutable values
+        try:
+            payload, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if isinstance(payload, dict) and all(isinstance(v, (str, int, float, bool, type(None))) for v in payload.values()):
+            if len(self._verified) >= self.VERIFIED_MAX:
+                self._verified.clear()
+            self._verified[(serializer, value)] = (int(signed_at.timestamp()), payload)
+        return self.session_class(payload)
 
     def save_session(self, app, session, response):
         if self.is_null_session(session):

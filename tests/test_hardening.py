@@ -176,6 +176,46 @@ def test_a_session_survives_a_key_rotation_and_no_other_key_accepts_it(make_app,
     assert signed_in(old)
 
 
+def test_a_remembered_session_cookie_still_expires_and_a_changed_one_is_refused(make_app, org_factory):
+    """A cookie whose signature was checked once is remembered (portal.PortalSessionInterface),
+    yet it still expires after PERMANENT_SESSION_LIFETIME, and a cookie differing in one
+    character is checked (and refused) as before."""
+    app = make_app(PERMANENT_SESSION_LIFETIME=timedelta(hours=1))
+    _, _, email, password = org_factory(email="cookie@example.jp")
+    client = app.test_client()
+    login(client, email, password)
+    cookie = client.get_cookie("session").value
+
+    def status(value: str) -> int:
+        other = app.test_client()
+        other.set_cookie("session", value)
+        return other.get("/dashboard").status_code
+
+    assert status(cookie) == 200 and status(cookie) == 200  # the second read is the remembered one
+    tampered = cookie[:-3] + ("A" if cookie[-3] != "A" else "B") + cookie[-2:]
+    assert status(tampered) == 302
+    with time_machine.travel(datetime.now(JST) + timedelta(hours=2), tick=False):
+        assert status(cookie) == 302  # expired: back to the login page
+    assert status(cookie) == 200
+
+
+def test_a_remembered_csrf_token_is_refused_in_another_session(make_app, org_factory):
+    """A CSRF token whose signature was checked once (portal.csrf) is still compared with the
+    sending session's own token: another signed-in session cannot use it, before or after."""
+    app = make_app()
+    _, _, email, password = org_factory(email="csrf@example.jp")
+    first, second = app.test_client(), app.test_client()
+    token = login(first, email, password)
+    other_token = login(second, email, password)
+    assert token != other_token
+    form = {"exam_start": "2026-12-12T10:00"}
+    for _ in range(2):  # checked in full, then remembered
+        assert _post(first, token, "/providers/sample/calculate", form).status_code == 200
+        assert _post(second, token, "/providers/sample/calculate", form).status_code == 400
+    assert _post(second, other_token, "/providers/sample/calculate", form).status_code == 200
+    assert _post(second, token + "x", "/providers/sample/calculate", form).status_code == 400
+
+
 def test_no_template_has_inline_script_or_handlers():
     """What the CSP would block: <script> with a body, on…= attributes, javascript: URLs, hx-on."""
     from pathlib import Path
