@@ -275,7 +275,11 @@ def _store_next_deadlines(connection, ids: _IdLists, booking_ids: list[int]) -> 
                 .join(booked, booked.c.id == table.c.booking_id)
                 .where(ids.match(table.c.booking_id), table.c.at >= booked.c.booked_at)
                 .group_by(table.c.booking_id).subquery())
-    following = update(booking).where(booking.c.id == earliest.c.booking_id).values(next_deadline_at=earliest.c.at)
+    # Only the bookings whose next deadline really changes are written (a row rewritten to
+    # the same value still costs a new row version and its index entries on PostgreSQL).
+    following = update(booking).where(booking.c.id == earliest.c.booking_id,
+                                      booking.c.next_deadline_at.is_distinct_from(earliest.c.at)) \
+        .values(next_deadline_at=earliest.c.at)
     ids.run(connection, following, [{"b_ids": booking_ids}])
     none_open = update(booking).where(ids.match(booking.c.id), booking.c.next_deadline_at.is_not(None), ~select(table.c.id).where(
         table.c.booking_id == booking.c.id, table.c.at >= booking.c.booked_at).exists()).values(next_deadline_at=None)

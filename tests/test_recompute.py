@@ -229,3 +229,36 @@ def test_after_recompute_stored_deadlines_are_what_the_rules_say_and_a_second_pl
     with app.app_context():
         s = db.session()
         assert len(recompute.plan(s, rule_context.org_context(s, org_id, "toy"), org_id).of(recompute.BOOKING)) == 0
+
+
+def test_only_bookings_whose_next_deadline_changes_are_written(app, org_factory):
+    """A recompute that rewrites deadlines (here their wording) without changing a booking's
+    earliest one leaves the booking row alone; one that moves it writes exactly those."""
+    from sqlalchemy import event, update
+    org_id, *_ = org_factory()
+    monday = make_session(app, org_id, "toy", "T1", MONDAY, capacity=50)
+    friday = make_session(app, org_id, "toy", "T1", FRIDAY, capacity=50)
+    _book(app, org_id, (monday, friday), 3)
+    with app.app_context():
+        with db.transaction() as s:
+            s.execute(update(BookingDeadline).values(rule="OLD"))  # the moments stay right
+    written: list[int] = []
+
+    def seen(_conn, cursor, statement, _params, _context, _many):
+        if " ".join(statement.split()).upper().startswith("UPDATE BOOKING SET NEXT_DEADLINE_AT"):
+            written.append(cursor.rowcount)
+
+    engine = app.extensions["exam_portal.engine"]
+    event.listen(engine, "after_cursor_execute", seen)
+    try:
+        assert _close(app, org_id, date(2027, 2, 1)) == 6 + 1  # six bookings' wording, and the ledger's
+        assert sum(written) == 0
+        written.clear()
+        assert _close(app, org_id, date(2027, 3, 12)) == 3 + 1  # Monday's change deadline moves (Tue 9)
+        assert sum(written) == 3
+    finally:
+        event.remove(engine, "after_cursor_execute", seen)
+    assert _stored(app) == _fresh(app, org_id)
+    with app.app_context():
+        for b in db.session().exec(select(Booking)).all():
+            assert b.next_deadline_at == min(at for (bid, _), (at, *_x) in _stored(app).items() if bid == b.id)
