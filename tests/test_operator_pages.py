@@ -78,6 +78,25 @@ def test_dashboard_groups_every_providers_deadlines_by_day(frozen, app, logged_i
     assert 'data-day="2026-11-26"' in part and 'data-day="2026-11-30"' not in part
 
 
+def test_remembered_dashboard_rows_follow_every_change(frozen, app, logged_in):
+    """Rows are rendered once per deadline and language (portal.web.dashboard.row_html); a
+    change to anything a row shows (here the candidate's name, then the language) shows at once."""
+    from portal.models import Candidate
+    client, org_id, _, _ = logged_in
+    session_id = make_session(app, org_id, start=datetime(2026, 12, 7, 10, tzinfo=JST))
+    make_booking(app, org_id, session_id, make_candidate(app, org_id, family="佐藤", given="一郎"))
+    first = client.get("/dashboard?days=5", headers=HX).get_data(as_text=True)
+    assert "佐藤 一郎" in first and "小論文提出" in first
+    assert client.get("/dashboard?days=5", headers=HX).get_data(as_text=True) == first  # the remembered rows
+    with app.app_context():
+        with db.transaction() as s:
+            s.exec(select(Candidate)).one().family_name = "鈴木"
+    page = client.get("/dashboard?days=5", headers=HX).get_data(as_text=True)
+    assert "鈴木 一郎" in page and "佐藤" not in page
+    english = client.get("/dashboard?days=5&lang=en", headers=HX).get_data(as_text=True)
+    assert "Essay upload" in english and "小論文提出" not in english and "鈴木 一郎" in english
+
+
 def test_disabled_provider_disappears_from_its_pages(frozen, app, logged_in):
     client, org_id, _, token = logged_in
     r = _post(client, token, "/admin/providers/later_brand/enabled", {"enabled": "0"})

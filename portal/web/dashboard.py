@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import groupby, islice
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, request, url_for
+from markupsafe import Markup
 from flask_babel import lazy_gettext as _l
 
 from portal import db, exports, htmx
@@ -89,8 +90,8 @@ def dashboard():
     enabled, end, items = found["enabled"], found["end"], found["items"]
     has_next = len(items) > page * PAGE_SIZE
     items = items[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    registry = providers()
-    groups = [(day, [display_row(i, lang, registry) for i in group])
+    registry, env = providers(), current_app.jinja_env
+    groups = [(day, [row_html(i, lang, registry, env) for i in group])
               for day, group in groupby(items, key=lambda i: jst(i.at).date())]
     kinds = sorted({k for p in enabled for k in p.deadline_kinds})
     return htmx.render("dashboard/page.html", "dashboard/partials/due.html", groups=groups, filters=found["filters"],
@@ -114,6 +115,27 @@ def display_row(item: DueItem, lang: str, registry: Providers) -> DueRow:
     return DueRow(item, item.at.isoformat(), format_moment(item.at, lang == "en"),
                   registry.word(item.kind, item.provider, lang), registry.name(item.provider, lang),
                   item.explanation.text(lang))
+
+
+#: (registry, template environment, item, language) → the item's rendered row. Bounded:
+#: emptied when full.
+_ROWS: dict[tuple, Markup] = {}
+ROWS_MAX = 20_000
+
+
+def row_html(item: DueItem, lang: str, registry: Providers, env) -> Markup:
+    """A deadline's ``<li>`` (dashboard/partials/due_row.html), remembered: the row is a pure
+    function of the item (every value it shows), the language and the provider's words, and
+    every operator of an organisation sees the same upcoming deadlines all day, so a row is
+    rendered once rather than on every page (a changed deadline is a different item)."""
+    key = (registry, env, item, lang)
+    html = _ROWS.get(key)
+    if html is None:
+        if len(_ROWS) >= ROWS_MAX:
+            _ROWS.clear()
+        row = display_row(item, lang, registry)
+        html = _ROWS[key] = Markup(env.get_template("dashboard/partials/due_row.html").render(r=row))
+    return html
 
 
 DASHBOARD_COLUMNS = (
