@@ -109,6 +109,12 @@ class PortalSessionInterface(SecureCookieSessionInterface):
     def save_session(self, app, session, response):
         if self.is_null_session(session):
             return None
+        if not session.modified and not self.should_set_cookie(app, session):
+            # Flask's answer for an unchanged session, without first reading the cookie's
+            # seven settings it would not use.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return None
         return super().save_session(app, session, response)
 
 

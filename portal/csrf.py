@@ -27,9 +27,9 @@ class PortalCSRFProtect(CSRFProtect):
     def protect(self, apply_exemptions: bool = False) -> None:
         """Flask-WTF's ``CSRFProtect.protect`` (the same checks and messages), validating
         through :meth:`_validate`."""
-        if apply_exemptions and (not request.endpoint or self._is_exempt()):
-            return
         if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return  # first: the cheaper question
+        if apply_exemptions and (not request.endpoint or self._is_exempt()):
             return
         try:
             self._validate(self._get_csrf_token())
