@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from portal.sdk import (
     AttemptFact, BadInput, Conflict, Deadline, DeadlineChange, Msg, PlanRecord, RuleContext, RuleError, RuleRefusal, audit,
-    guarded, jst,
+    guarded, jst, per_rules_version,
 )
 from portal.sdk.bookings import org_context
 
@@ -76,8 +76,12 @@ def subject_of(row: OdysseySubject) -> Subject:
 
 
 def subjects(db: Session, org_id: int) -> dict[str, Subject]:
+    """The organisation's active subjects (a new dict: callers may change it). Remembered
+    per rules version: the subject table is watched, so an edit is a new version, and the
+    shipped catalog :func:`ensure_catalog` stores equals what :func:`stored_subjects` reads
+    before it is stored."""
     ensure_catalog(db, org_id)
-    return stored_subjects(db, org_id)
+    return dict(per_rules_version(db, org_id, "odyssey.subjects", lambda: stored_subjects(db, org_id)))
 
 
 def stored_subjects(db: Session, org_id: int) -> dict[str, Subject]:

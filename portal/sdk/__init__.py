@@ -37,7 +37,7 @@ from portal.rules import (
 )
 from portal.rules import parse as _parse
 from portal.recompute import DeadlineChange, PlanRecord
-from portal.rule_context import watch
+from portal.rule_context import per_rules_version, watch
 from portal.sdk import audit, bookings, db, exports, htmx, parse, whatif
 from portal.rules.dates import same_date_years_later
 from portal.scoping import get_or_404, org_id, scoped
@@ -64,7 +64,7 @@ __all__ = [
     # concurrency
     "Conflict", "guarded", "register_constraint", "status_of", "conflict_response",
     # stored deadlines a plugin keeps: recompute plans, rules version
-    "DeadlineChange", "PlanRecord", "watch",
+    "DeadlineChange", "PlanRecord", "watch", "per_rules_version",
     # personal data retention (hook portal_retention_schedule)
     "PlannedPurge", "retention",
     # input and spreadsheet safety
