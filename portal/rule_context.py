@@ -196,7 +196,7 @@ def per_rules_version(db: Session, organization_id: int, key: str, build):
     """``build()``, remembered per process until the organisation's rules version changes:
     for a plugin's data that is part of the rules (its tables registered with :func:`watch`),
     read on many requests and changed rarely. ``key`` names the data (unique per plugin,
-    e.g. ``"odyssey.subjects"``); the value is shared, so treat it as read-only."""
+    e.g. ``"<provider id>.subjects"``); the value is shared, so treat it as read-only."""
     return cache().get(("plugin", key, organization_id), rules_version(db, organization_id), build)
 
 
