@@ -117,3 +117,11 @@ def test_a_formula_looking_cell_is_kept_as_text():
     data = (FIXTURES / "manual_example_utf8.csv").read_bytes().replace("丸の内 3-1-1".encode(), "=1+1".encode(), 1)
     result = csv_import.read(data, SUBJECTS)
     assert result.ok and result.candidates[0][1].values["street"] == "=1+1"
+
+
+def test_characters_outside_jis_x_0208_are_named_one_by_one():
+    """3.1.2 ⑥ 注意1: the characters a PC may not show are listed (the whole name is tried at once first)."""
+    from plugins.odyssey.fields import outside_jis_x_0208
+    assert outside_jis_x_0208("山田 太郎") == [] and outside_jis_x_0208("ヤマダ") == []
+    assert outside_jis_x_0208("髙橋") == ["髙"]
+    assert outside_jis_x_0208("𠮷田 﨑") == ["𠮷", "﨑"]
