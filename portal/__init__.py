@@ -1,9 +1,11 @@
 """exam-portal: one place for the rules of every exam brand an operator runs."""
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -55,6 +57,18 @@ class _KeyCachingSigner(TimestampSigner):
         return derived
 
 
+@lru_cache(maxsize=4096)
+def _checked_cookie(serializer: URLSafeTimedSerializer, value: str) -> tuple[int, Any, bool]:
+    """A session cookie's signing time, its payload and whether the payload is flat (no
+    value a request could change in place), once its signature is checked (a bad one raises
+    and is not remembered). Remembered per serializer (one set of keys): a browser sends the
+    same cookie with every request until its session changes, and checking and decoding it
+    again cost as much as the rest of a small request. The age is checked by the caller."""
+    payload, signed_at = serializer.loads(value, return_timestamp=True)
+    flat = isinstance(payload, dict) and all(isinstance(v, (str, int, float, bool, type(None))) for v in payload.values())
+    return int(signed_at.timestamp()), payload, flat
+
+
 class PortalSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions, except that the public rules API reads no session cookie:
     its requests get an empty throwaway session that is never saved (no Set-Cookie, no
@@ -76,13 +90,6 @@ class PortalSessionInterface(SecureCookieSessionInterface):
                 signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method})
         return found
 
-    #: Cookies whose signature was checked: cookie value (under one serializer, i.e. one set
-    #: of keys) → (signed at, its flat payload). A browser sends the same cookie with every
-    #: request until the session changes, and checking the signature and decoding the
-    #: payload again cost as much as the rest of a small request.
-    _verified: dict[tuple[URLSafeTimedSerializer, str], tuple[int, dict]] = {}
-    VERIFIED_MAX = 4096
-
     def open_session(self, app, request):
         if request.path.startswith(API_PREFIX + "/"):
             return self.null_session_class()
@@ -90,21 +97,14 @@ class PortalSessionInterface(SecureCookieSessionInterface):
         value = request.cookies.get(self.get_cookie_name(app)) if serializer is not None else None
         if not value:
             return super().open_session(app, request)
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        known = self._verified.get((serializer, value))
-        if known is not None:
-            signed_at, payload = known
-            if 0 <= int(time.time()) - signed_at <= max_age:  # as itsdangerous checks the age
-                return self.session_class(payload)  # a new dict of immutable values
         try:
-            payload, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+            signed_at, payload, flat = _checked_cookie(serializer, value)
         except BadSignature:
             return self.session_class()
-        if isinstance(payload, dict) and all(isinstance(v, (str, int, float, bool, type(None))) for v in payload.values()):
-            if len(self._verified) >= self.VERIFIED_MAX:
-                self._verified.clear()
-            self._verified[(serializer, value)] = (int(signed_at.timestamp()), payload)
-        return self.session_class(payload)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        if not 0 <= int(time.time()) - signed_at <= max_age:  # expired, as itsdangerous checks the age
+            return self.session_class()
+        return self.session_class(payload if flat else copy.deepcopy(payload))  # never the remembered one
 
     def save_session(self, app, session, response):
         if self.is_null_session(session):

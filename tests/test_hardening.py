@@ -6,6 +6,7 @@ from importlib.metadata import entry_points
 
 import pytest
 import time_machine
+from flask import request
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 from sqlmodel import select
@@ -197,6 +198,19 @@ def test_a_remembered_session_cookie_still_expires_and_a_changed_one_is_refused(
     with time_machine.travel(datetime.now(JST) + timedelta(hours=2), tick=False):
         assert status(cookie) == 302  # expired: back to the login page
     assert status(cookie) == 200
+
+
+def test_a_remembered_session_with_a_list_is_never_shared_between_requests(make_app):
+    """A session holding a list (flashed messages) is remembered too, yet each request gets
+    its own copy: one request appending in place never shows in the next."""
+    app = make_app()
+    interface = app.session_interface
+    cookie = interface.get_signing_serializer(app).dumps({"_flashes": [("success", "保存しました")]})
+    for _ in range(2):
+        with app.test_request_context("/dashboard", headers={"Cookie": f"session={cookie}"}):
+            opened = interface.open_session(app, request)
+            assert opened["_flashes"] == [("success", "保存しました")]
+            opened["_flashes"].append(("success", "もう一つ"))
 
 
 def test_a_remembered_csrf_token_is_refused_in_another_session(make_app, org_factory):

@@ -5,6 +5,7 @@ import calendar as month_grid
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from itertools import groupby, islice
 
@@ -117,25 +118,14 @@ def display_row(item: DueItem, lang: str, registry: Providers) -> DueRow:
                   item.explanation.text(lang))
 
 
-#: (registry, template environment, item, language) → the item's rendered row. Bounded:
-#: emptied when full.
-_ROWS: dict[tuple, Markup] = {}
-ROWS_MAX = 20_000
-
-
+@lru_cache(maxsize=20_000)
 def row_html(item: DueItem, lang: str, registry: Providers, env) -> Markup:
     """A deadline's ``<li>`` (dashboard/partials/due_row.html), remembered: the row is a pure
     function of the item (every value it shows), the language and the provider's words, and
     every operator of an organisation sees the same upcoming deadlines all day, so a row is
     rendered once rather than on every page (a changed deadline is a different item)."""
-    key = (registry, env, item, lang)
-    html = _ROWS.get(key)
-    if html is None:
-        if len(_ROWS) >= ROWS_MAX:
-            _ROWS.clear()
-        row = display_row(item, lang, registry)
-        html = _ROWS[key] = Markup(env.get_template("dashboard/partials/due_row.html").render(r=row))
-    return html
+    row = display_row(item, lang, registry)
+    return Markup(env.get_template("dashboard/partials/due_row.html").render(r=row))
 
 
 DASHBOARD_COLUMNS = (
